@@ -1,0 +1,68 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// DefaultAPIURL is where the page looks for the API when APIURL is not set:
+// the backend run locally with its default port (`make run-backend`).
+const DefaultAPIURL = "http://localhost:8080"
+
+// DefaultPort is the port the frontend listens on when PORT is not set; the
+// frontend target group and security groups expect 80.
+const DefaultPort = 80
+
+// ParseAPIURL checks the API base URL the page will call and returns it in
+// canonical form (no trailing slash). Empty means DefaultAPIURL.
+func ParseAPIURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return DefaultAPIURL, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("APIURL %q is not a URL: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("APIURL %q must start with http:// or https://, e.g. http://backend-lb.example.com:8090", raw)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return "", fmt.Errorf("APIURL %q has no host", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return "", fmt.Errorf("APIURL %q must be a plain base URL without credentials, query or fragment", raw)
+	}
+	if p := u.Port(); p != "" {
+		if _, err := parsePortNumber(p); err != nil {
+			return "", fmt.Errorf("APIURL %q: %w", raw, err)
+		}
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u.String(), nil
+}
+
+// ParsePort reads the PORT setting; empty means DefaultPort.
+func ParsePort(raw string) (int, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return DefaultPort, nil
+	}
+	port, err := parsePortNumber(raw)
+	if err != nil {
+		return 0, fmt.Errorf("PORT %q: %w", raw, err)
+	}
+	return port, nil
+}
+
+func parsePortNumber(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, errors.New("port must be a number from 1 to 65535")
+	}
+	return n, nil
+}
