@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/myappctl/myappctl/internal/app"
+	"github.com/myappctl/myappctl/internal/config"
+)
+
+// deps are what commands need from the outside world; tests replace them.
+type deps struct {
+	clients     app.ClientFactory
+	stdin       io.Reader
+	interactive bool
+}
+
+func defaultDeps() deps {
+	fi, err := os.Stdin.Stat()
+	return deps{clients: app.AWSClients, stdin: os.Stdin, interactive: err == nil && fi.Mode()&os.ModeCharDevice != 0}
+}
+
+// globals are the flags every command has.
+type globals struct {
+	configFile string
+	output     string
+	verbose    bool
+}
+
+func newRootCmd(d deps) *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "myappctl",
+		Short: "Stand up, inspect and tear down the two-tier todo app on AWS",
+		Long: `myappctl builds the whole two-tier todo app on AWS in nine ordered, idempotent stages:
+  1 vpc  2 security  3 frontend-lb  4 backend  5 rds  6 backend-lb  7 link  8 autoscaling  9 s3-sync
+Configuration comes from a YAML file (--config, default configs/myapp.yaml if present),
+MYAPP_* environment variables (MYAPP_REGION, MYAPP_VPC_CIDR, ...) and flags; flags win.`,
+		Example: `  myappctl plan                      # what up would do
+  myappctl up                        # build or repair everything
+  myappctl status --output json      # state plus live checks
+  myappctl destroy --yes             # remove everything the stack created`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.configFile, "config", "", "configuration file (default "+config.DefaultFile+" if present)")
+	pf.String("state", "", "state file (default .myappctl/<stack>.json)")
+	pf.String("stack", config.DefaultStack, "stack name: resource name prefix and tag value")
+	pf.String("region", "", "AWS region (default us-east-1)")
+	pf.String("profile", "", "AWS shared-config profile")
+	pf.String("endpoint-url", "", "send every AWS call to this endpoint (an emulator such as LocalStack)")
+	pf.StringVarP(&g.output, "output", "o", app.OutputTable, "output format: table or json")
+	pf.BoolVarP(&g.verbose, "verbose", "v", false, "print more progress detail")
+
+	root.AddCommand(newUpCmd(g, d), newStepCmd(g, d), newPlanCmd(g, d), newStatusCmd(g, d), newDestroyCmd(g, d))
+	return root
+}
+
+// open loads and validates the configuration, then opens the session.
+func open(ctx context.Context, cmd *cobra.Command, g *globals, d deps, lock bool) (*app.Session, error) {
+	if err := app.CheckOutput(g.output); err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(config.LoadOptions{File: g.configFile, Flags: cmd.Flags()})
+	if err != nil {
+		return nil, err
+	}
+	return app.Open(ctx, &cfg, app.OpenOptions{Command: cmd.CommandPath(), Lock: lock, Clients: d.clients, Log: cmd.ErrOrStderr(), Verbose: g.verbose})
+}

@@ -1,0 +1,69 @@
+package awsx
+
+import (
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// Tag keys every resource carries.
+const (
+	TagName  = "Name"
+	TagStack = "myappctl:stack"
+	TagStep  = "myappctl:step"
+)
+
+// Tags is a resource's tag set.
+type Tags map[string]string
+
+// StackTags are the tags of a resource named name, made by step of stack.
+func StackTags(stack, step, name string) Tags {
+	return Tags{TagName: name, TagStack: stack, TagStep: step}
+}
+
+// EC2 converts to EC2 tags, in a stable order.
+func (t Tags) EC2() []ec2types.Tag {
+	out := make([]ec2types.Tag, 0, len(t))
+	for _, k := range []string{TagName, TagStack, TagStep} {
+		if v, ok := t[k]; ok {
+			out = append(out, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+	}
+	for k, v := range t {
+		if k != TagName && k != TagStack && k != TagStep {
+			out = append(out, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+	}
+	return out
+}
+
+// EC2Spec is a TagSpecifications list tagging a resource type at creation.
+func (t Tags) EC2Spec(rt ec2types.ResourceType) []ec2types.TagSpecification {
+	return []ec2types.TagSpecification{{ResourceType: rt, Tags: t.EC2()}}
+}
+
+// EC2TagMap reads EC2 tags into a map.
+func EC2TagMap(tags []ec2types.Tag) Tags {
+	m := Tags{}
+	for _, t := range tags {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
+}
+
+// OwnedBy reports whether tags mark a resource as created by stack. Nothing
+// without this is ever deleted.
+func (t Tags) OwnedBy(stack string) bool { return t[TagStack] == stack }
+
+// EC2Filter is one DescribeX filter.
+func EC2Filter(name string, values ...string) ec2types.Filter {
+	return ec2types.Filter{Name: aws.String(name), Values: values}
+}
+
+// StackFilters select resources of a stack (and, when name is set, of that Name).
+func StackFilters(stack, name string) []ec2types.Filter {
+	f := []ec2types.Filter{EC2Filter("tag:"+TagStack, stack)}
+	if name != "" {
+		f = append(f, EC2Filter("tag:"+TagName, name))
+	}
+	return f
+}

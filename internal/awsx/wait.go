@@ -1,0 +1,123 @@
+package awsx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Logf prints one progress line (to stderr, in the CLI).
+type Logf func(format string, args ...any)
+
+// WaitSpec describes one wait.
+type WaitSpec struct {
+	What     string        // "VPC vpc-123 to become available"
+	Interval time.Duration // poll interval
+	Timeout  time.Duration
+	Log      Logf
+	// Hint says how to look at the resource when the wait times out.
+	Hint string
+	// ProgressEvery is how often an unchanged status is repeated; 0 means 15s.
+	ProgressEvery time.Duration
+}
+
+// ErrWaitTimeout is wrapped by every timed-out wait.
+var ErrWaitTimeout = errors.New("timed out")
+
+// CheckFunc reports whether a wait is over and the status it saw.
+type CheckFunc func(ctx context.Context) (done bool, status string, err error)
+
+// Poll calls check every Interval until it reports done, fails, or the
+// timeout passes. It prints a progress line when the status changes and
+// every ProgressEvery otherwise, with the time waited so far.
+func Poll(ctx context.Context, spec WaitSpec, check CheckFunc) error {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, spec.Timeout)
+	defer cancel()
+	every := spec.ProgressEvery
+	if every == 0 {
+		every = 15 * time.Second
+	}
+	lastStatus, lastPrint := "", time.Time{}
+	ticker := time.NewTicker(spec.Interval)
+	defer ticker.Stop()
+	for {
+		done, status, err := check(ctx)
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("waiting for %s: %w", spec.What, err)
+		}
+		if done {
+			if !lastPrint.IsZero() {
+				spec.log("done waiting for %s (%s)", spec.What, since(start))
+			}
+			return nil
+		}
+		if status != "" {
+			lastStatus = status
+		}
+		if status != "" && (status != lastStatus || lastPrint.IsZero() || time.Since(lastPrint) >= every) || (status == "" && time.Since(lastPrint) >= every) {
+			spec.log("waiting for %s: %s (%s)", spec.What, orDash(lastStatus), since(start))
+			lastPrint = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return spec.timeoutError(ctx, start, lastStatus)
+		case <-ticker.C:
+		}
+	}
+}
+
+// WaitWithProgress runs an SDK waiter (which blocks) and prints a progress
+// line every ProgressEvery meanwhile, so long waits are never silent.
+func WaitWithProgress(ctx context.Context, spec WaitSpec, wait func(ctx context.Context, maxWait time.Duration) error) error {
+	start := time.Now()
+	every := spec.ProgressEvery
+	if every == 0 {
+		every = 15 * time.Second
+	}
+	done := make(chan error, 1)
+	go func() { done <- wait(ctx, spec.Timeout) }()
+	ticker := time.NewTicker(every)
+	defer ticker.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil && ctx.Err() == nil && time.Since(start) >= spec.Timeout-spec.Interval {
+				return spec.timeoutError(ctx, start, err.Error())
+			}
+			if err != nil {
+				return fmt.Errorf("waiting for %s: %w", spec.What, err)
+			}
+			return nil
+		case <-ticker.C:
+			spec.log("still waiting for %s (%s)", spec.What, since(start))
+		}
+	}
+}
+
+func (s WaitSpec) timeoutError(parent context.Context, start time.Time, last string) error {
+	if errors.Is(context.Cause(parent), context.Canceled) {
+		return fmt.Errorf("waiting for %s: %w", s.What, context.Canceled)
+	}
+	hint := ""
+	if s.Hint != "" {
+		hint = "; " + s.Hint
+	}
+	return fmt.Errorf("waiting for %s: %w after %s (last status: %s)%s", s.What, ErrWaitTimeout, since(start), orDash(last), hint)
+}
+
+func (s WaitSpec) log(format string, args ...any) {
+	if s.Log != nil {
+		s.Log(format, args...)
+	}
+}
+
+func since(t time.Time) string { return time.Since(t).Round(time.Second).String() }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,199 @@
+// Package steps holds the nine stages that build the stack, the runner that
+// orders, plans and destroys them, and the resource helpers they share.
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/myappctl/myappctl/internal/awsx"
+	"github.com/myappctl/myappctl/internal/config"
+	"github.com/myappctl/myappctl/internal/state"
+)
+
+// Env is everything stages work with. Tests build one over fakeaws clients.
+type Env struct {
+	Cfg   *config.Config
+	State *state.State
+	AWS   *awsx.Clients
+	// Log prints progress (stderr in the CLI). It must be safe for concurrent use.
+	Log awsx.Logf
+
+	accountOnce sync.Once
+	accountID   string
+	accountErr  error
+}
+
+// AccountID returns the caller's account id (cached).
+func (e *Env) AccountID(ctx context.Context) (string, error) {
+	e.accountOnce.Do(func() {
+		out, err := e.AWS.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			e.accountErr = fmt.Errorf("look up the account id: %w", err)
+			return
+		}
+		e.accountID = aws.ToString(out.Account)
+	})
+	return e.accountID, e.accountErr
+}
+
+// Change is one thing a stage created, modified or deleted (or, when
+// planning, would).
+type Change struct {
+	Stage  string `json:"stage"`
+	Action string `json:"action"` // create, modify, delete
+	Kind   string `json:"kind"`
+	Name   string `json:"name"`
+	Detail string `json:"detail,omitempty"`
+}
+
+func (c Change) String() string {
+	sym := map[string]string{"create": "+", "modify": "~", "delete": "-"}[c.Action]
+	s := fmt.Sprintf("%s %s %s %s", sym, c.Action, c.Kind, c.Name)
+	if c.Detail != "" {
+		s += " (" + c.Detail + ")"
+	}
+	return s
+}
+
+// Run is one stage's view of the Env for one command: it knows its stage
+// name, whether it only plans, and what changed.
+type Run struct {
+	*Env
+	Stage  *Stage
+	DryRun bool
+
+	mu      sync.Mutex
+	changes []Change
+	// planned holds outputs a dry run would have written, so later stages of
+	// the same plan can read them.
+	planned *plannedOutputs
+}
+
+type plannedOutputs struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (p *plannedOutputs) get(stage, key string) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v, ok := p.m[stage+"/"+key]
+	return v, ok
+}
+
+func (p *plannedOutputs) set(stage, key, v string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.m[stage+"/"+key] = v
+}
+
+// Logf prints a progress line prefixed with the stage name.
+func (r *Run) Logf(format string, args ...any) {
+	if r.Log != nil {
+		r.Log("["+r.Stage.Name+"] "+format, args...)
+	}
+}
+
+// Changes returns what this run changed (or would change).
+func (r *Run) Changes() []Change {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Change(nil), r.changes...)
+}
+
+// change records a change and, unless planning, makes it.
+func (r *Run) change(action, kind, name, detail string, do func() error) error {
+	c := Change{Stage: r.Stage.Name, Action: action, Kind: kind, Name: name, Detail: detail}
+	r.mu.Lock()
+	r.changes = append(r.changes, c)
+	r.mu.Unlock()
+	if r.DryRun {
+		return nil
+	}
+	r.Logf("%s", c)
+	if err := do(); err != nil {
+		return &StageError{Stage: r.Stage.Name, Action: action, Resource: kind + " " + name, Err: err}
+	}
+	return nil
+}
+
+// Name is a stack-scoped resource name.
+func (r *Run) Name(base string) string { return r.Cfg.Name(base) }
+
+// Tags are the tags of a resource of this stage.
+func (r *Run) Tags(name string) awsx.Tags { return awsx.StackTags(r.Cfg.Stack, r.Stage.Name, name) }
+
+// Output reads a stage's output (a planned one first when planning).
+func (r *Run) Output(stage, key string) string {
+	if r.planned != nil {
+		if v, ok := r.planned.get(stage, key); ok {
+			return v
+		}
+	}
+	return r.State.Output(stage, key)
+}
+
+// SetOutput records an output of this stage (only in memory when planning).
+func (r *Run) SetOutput(key, value string) error {
+	if r.DryRun {
+		r.planned.set(r.Stage.Name, key, value)
+		return nil
+	}
+	if r.State.Output(r.Stage.Name, key) == value {
+		return nil
+	}
+	return r.State.SetOutput(r.Stage.Name, key, value)
+}
+
+// record saves a resource id in the state file at once (before any wait).
+func (r *Run) record(key, typ, id, name string) error {
+	if r.DryRun || isPlanned(id) {
+		return nil
+	}
+	if cur, ok := r.State.Resource(r.Stage.Name, key); ok && cur.ID == id && cur.Type == typ && cur.Name == name {
+		return nil
+	}
+	return r.State.PutResource(r.Stage.Name, state.Resource{Key: key, Type: typ, ID: id, Name: name})
+}
+
+// planned ids stand in for resources a dry run would create.
+const plannedPrefix = "(new "
+
+func plannedID(what string) string { return plannedPrefix + what + ")" }
+
+func isPlanned(id string) bool { return strings.HasPrefix(id, plannedPrefix) }
+
+// wait builds a WaitSpec from the configured interval and timeout.
+func (r *Run) wait(what string, timeout time.Duration, hint string) awsx.WaitSpec {
+	if timeout == 0 {
+		timeout = r.Cfg.Wait.Timeout
+	}
+	return awsx.WaitSpec{What: what, Interval: r.Cfg.Wait.PollInterval, Timeout: timeout, Log: r.Logf, Hint: hint}
+}
+
+// StageError names the stage, the action, the resource and the AWS error
+// code, and says what the user can do.
+type StageError struct {
+	Stage, Action, Resource string
+	Err                     error
+}
+
+func (e *StageError) Error() string {
+	msg := fmt.Sprintf("stage %s: %s %s: %v", e.Stage, e.Action, e.Resource, e.Err)
+	if code := awsx.ErrorCode(e.Err); code != "" && !strings.Contains(msg, code) {
+		msg += " [" + code + "]"
+	}
+	if hint := awsx.Hint(e.Err); hint != "" {
+		msg += "\n  hint: " + hint
+	}
+	return msg
+}
+
+func (e *StageError) Unwrap() error { return e.Err }

@@ -1,0 +1,263 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/myappctl/myappctl/internal/state"
+)
+
+// Runner runs stages over an Env.
+type Runner struct {
+	Env    *Env
+	Stages Registry
+}
+
+// NewRunner returns a runner over the nine stages.
+func NewRunner(env *Env) *Runner { return &Runner{Env: env, Stages: Stages()} }
+
+// StageResult is what one stage did.
+type StageResult struct {
+	Stage    string        `json:"stage"`
+	Changes  []Change      `json:"changes"`
+	Duration time.Duration `json:"duration"`
+	Err      error         `json:"-"`
+	Error    string        `json:"error,omitempty"`
+}
+
+// UpOptions narrows up.
+type UpOptions struct {
+	// To stops after this stage (and runs only what it needs).
+	To string
+}
+
+// Up converges every stage in dependency order, running independent stages
+// concurrently. A converged stage makes no change; a failed stage stops its
+// dependents but not unrelated stages.
+func (rn *Runner) Up(ctx context.Context, opts UpOptions) ([]StageResult, error) {
+	stages := rn.Stages
+	if opts.To != "" {
+		target, err := rn.Stages.Lookup(opts.To)
+		if err != nil {
+			return nil, err
+		}
+		stages = rn.Stages.Closure(target)
+	}
+	return rn.runGraph(ctx, stages)
+}
+
+func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult, error) {
+	var (
+		mu      sync.Mutex
+		results = map[string]StageResult{}
+		done    = map[string]chan struct{}{}
+		wg      sync.WaitGroup
+	)
+	for _, s := range stages {
+		done[s.Name] = make(chan struct{})
+	}
+	for _, s := range stages {
+		wg.Add(1)
+		go func(s *Stage) {
+			defer wg.Done()
+			defer close(done[s.Name])
+			for _, need := range s.Needs {
+				if ch, ok := done[need]; ok {
+					<-ch
+				}
+			}
+			mu.Lock()
+			var blocked []string
+			for _, need := range s.Needs {
+				if res, ok := results[need]; ok && res.Err != nil {
+					blocked = append(blocked, need)
+				}
+			}
+			mu.Unlock()
+			var res StageResult
+			if len(blocked) > 0 {
+				res = StageResult{Stage: s.Name, Err: fmt.Errorf("stage %s skipped: it needs %v, which did not complete", s.Name, blocked)}
+			} else {
+				res = rn.apply(ctx, s, false, nil)
+			}
+			mu.Lock()
+			results[s.Name] = res
+			mu.Unlock()
+		}(s)
+	}
+	wg.Wait()
+	out := make([]StageResult, 0, len(stages))
+	var errs []error
+	for _, s := range stages {
+		res := results[s.Name]
+		if res.Err != nil {
+			res.Error = res.Err.Error()
+			errs = append(errs, res.Err)
+		}
+		out = append(out, res)
+	}
+	return out, errors.Join(errs...)
+}
+
+// Step runs one stage, refusing when a stage it needs has not completed.
+func (rn *Runner) Step(ctx context.Context, nameOrNumber string) (StageResult, error) {
+	s, err := rn.Stages.Lookup(nameOrNumber)
+	if err != nil {
+		return StageResult{}, err
+	}
+	for _, need := range s.Needs {
+		if st := rn.Env.State.Stage(need); st.Status != state.StatusComplete {
+			n, _ := rn.Stages.Lookup(need)
+			return StageResult{}, fmt.Errorf("stage %s needs stage %d %s, which has not completed (status: %s): run `myappctl step %s` first, or `myappctl up --to %s`",
+				s.Name, n.Number, need, st.Status, need, s.Name)
+		}
+	}
+	res := rn.apply(ctx, s, false, nil)
+	return res, res.Err
+}
+
+// apply runs one stage and records its status.
+func (rn *Runner) apply(ctx context.Context, s *Stage, dryRun bool, planned *plannedOutputs) StageResult {
+	start := time.Now()
+	res := StageResult{Stage: s.Name}
+	if !s.Implemented() {
+		res.Err = &ErrNotImplemented{Stage: s.Name}
+		return res
+	}
+	r := &Run{Env: rn.Env, Stage: s, DryRun: dryRun, planned: planned}
+	if !dryRun {
+		if err := rn.Env.State.SetStatus(s.Name, state.StatusInProgress, nil); err != nil {
+			res.Err = err
+			return res
+		}
+		r.Logf("converging: %s", s.Title)
+	}
+	err := s.Apply(ctx, r)
+	res.Changes, res.Duration = r.Changes(), time.Since(start).Round(time.Millisecond)
+	if err != nil {
+		var se *StageError
+		if !errors.As(err, &se) {
+			err = fmt.Errorf("stage %s: %w", s.Name, err)
+		}
+		res.Err = err
+	}
+	if dryRun {
+		return res
+	}
+	status := state.StatusComplete
+	if err != nil {
+		status = state.StatusFailed
+	}
+	if serr := rn.Env.State.SetStatus(s.Name, status, err); serr != nil && res.Err == nil {
+		res.Err = serr
+	}
+	if err == nil {
+		r.Logf("done: %d change(s) in %s", len(res.Changes), res.Duration)
+	}
+	return res
+}
+
+// Plan reports what up would change, without changing anything (the state
+// file included): the same find/diff code runs with DryRun set.
+func (rn *Runner) Plan(ctx context.Context) ([]StageResult, error) {
+	planned := &plannedOutputs{m: map[string]string{}}
+	var out []StageResult
+	for _, s := range rn.Stages {
+		res := rn.apply(ctx, s, true, planned)
+		if res.Err != nil {
+			res.Error = res.Err.Error()
+		}
+		out = append(out, res)
+		var ni *ErrNotImplemented
+		if res.Err != nil && !errors.As(res.Err, &ni) {
+			return out, res.Err
+		}
+	}
+	return out, nil
+}
+
+// ResourceStatus is one resource as status shows it.
+type ResourceStatus struct {
+	Key  string `json:"key"`
+	Type string `json:"type"`
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	Live string `json:"live"` // exists, missing, unknown (error)
+}
+
+// StageStatus is one stage as status shows it.
+type StageStatus struct {
+	Number      int               `json:"number"`
+	Name        string            `json:"name"`
+	Status      string            `json:"status"`
+	Implemented bool              `json:"implemented"`
+	UpdatedAt   time.Time         `json:"updatedAt,omitzero"`
+	Error       string            `json:"error,omitempty"`
+	Outputs     map[string]string `json:"outputs,omitempty"`
+	Secrets     map[string]string `json:"secrets,omitempty"` // masked unless asked
+	Resources   []ResourceStatus  `json:"resources,omitempty"`
+	Facts       []Fact            `json:"facts,omitempty"`
+}
+
+// Status reports every stage from the state file plus live checks.
+func (rn *Runner) Status(ctx context.Context, showSecrets bool) ([]StageStatus, error) {
+	var out []StageStatus
+	for _, s := range rn.Stages {
+		st := rn.Env.State.Stage(s.Name)
+		ss := StageStatus{Number: s.Number, Name: s.Name, Status: st.Status, Implemented: s.Implemented(),
+			UpdatedAt: st.UpdatedAt, Error: st.Error, Outputs: st.Outputs}
+		if len(st.Secrets) > 0 {
+			ss.Secrets = map[string]string{}
+			for k, v := range st.Secrets {
+				if !showSecrets {
+					v = "********"
+				}
+				ss.Secrets[k] = v
+			}
+		}
+		for _, res := range st.Resources {
+			ss.Resources = append(ss.Resources, rn.liveResource(ctx, res))
+		}
+		if s.Live != nil && st.Status == state.StatusComplete {
+			facts, err := s.Live(ctx, &Run{Env: rn.Env, Stage: s, DryRun: true, planned: &plannedOutputs{m: map[string]string{}}})
+			if err != nil {
+				facts = append(facts, Fact{Name: "error", Value: err.Error()})
+			}
+			ss.Facts = facts
+		}
+		out = append(out, ss)
+	}
+	return out, nil
+}
+
+func (rn *Runner) liveResource(ctx context.Context, res state.Resource) ResourceStatus {
+	rs := ResourceStatus{Key: res.Key, Type: res.Type, ID: res.ID, Name: res.Name, Live: "unknown"}
+	k, ok := kinds[res.Type]
+	if !ok {
+		return rs
+	}
+	_, found, err := k.Lookup(ctx, rn.Env, res.ID)
+	switch {
+	case err != nil:
+		rs.Live = "unknown: " + err.Error()
+	case found:
+		rs.Live = "exists"
+	default:
+		rs.Live = "missing"
+	}
+	return rs
+}
+
+// sortedKeys returns map keys in order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,110 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Stage is one of the nine ordered stages.
+type Stage struct {
+	Number int
+	Name   string
+	Title  string
+	// Needs are the stages whose outputs this one reads.
+	Needs []string
+	// Apply converges the stage; with Run.DryRun it only records changes.
+	Apply func(ctx context.Context, r *Run) error
+	// Kinds are the resource kinds this stage owns, in deletion order.
+	Kinds []*Kind
+	// Live adds live facts for status (health, capacity, URLs); optional.
+	Live func(ctx context.Context, r *Run) ([]Fact, error)
+	// BeforeDestroy runs before the stage's resources are deleted (e.g.
+	// revoking security-group cross-references); optional.
+	BeforeDestroy func(ctx context.Context, r *Run) error
+}
+
+// Fact is one live observation shown by status.
+type Fact struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Implemented reports whether the stage can run.
+func (s *Stage) Implemented() bool { return s.Apply != nil }
+
+// ErrNotImplemented is returned for stages that are not built yet.
+type ErrNotImplemented struct{ Stage string }
+
+func (e *ErrNotImplemented) Error() string {
+	return fmt.Sprintf("stage %s is not implemented yet: nothing was changed for it", e.Stage)
+}
+
+// Registry is the ordered list of stages.
+type Registry []*Stage
+
+// Stages returns the nine stages in order, with their dependencies.
+func Stages() Registry {
+	return Registry{
+		vpcStage(),
+		{Number: 2, Name: "security", Title: "security groups and frontend-1", Needs: []string{"vpc"}},
+		{Number: 3, Name: "frontend-lb", Title: "frontend AMI, frontend-2, target group and load balancer", Needs: []string{"vpc", "security"}},
+		{Number: 4, Name: "backend", Title: "backend-1, backend AMI, backend-2", Needs: []string{"vpc", "security"}},
+		{Number: 5, Name: "rds", Title: "MySQL database", Needs: []string{"vpc", "security"}},
+		{Number: 6, Name: "backend-lb", Title: "backend target group and load balancer", Needs: []string{"vpc", "security", "backend", "rds"}},
+		{Number: 7, Name: "link", Title: "point the frontend at the backend", Needs: []string{"frontend-lb", "backend-lb"}},
+		{Number: 8, Name: "autoscaling", Title: "launch templates and auto scaling groups", Needs: []string{"link"}},
+		{Number: 9, Name: "s3-sync", Title: "carousel bucket and sync Lambda", Needs: nil},
+	}
+}
+
+// Lookup finds a stage by name or number ("vpc", "1").
+func (reg Registry) Lookup(nameOrNumber string) (*Stage, error) {
+	if n, err := strconv.Atoi(nameOrNumber); err == nil {
+		for _, s := range reg {
+			if s.Number == n {
+				return s, nil
+			}
+		}
+	}
+	for _, s := range reg {
+		if s.Name == nameOrNumber {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown stage %q: use one of %s (or 1-%d)", nameOrNumber, strings.Join(reg.Names(), ", "), len(reg))
+}
+
+// Names lists the stage names in order.
+func (reg Registry) Names() []string {
+	out := make([]string, len(reg))
+	for i, s := range reg {
+		out[i] = s.Name
+	}
+	return out
+}
+
+// Closure returns the stage and everything it needs, transitively, in order.
+func (reg Registry) Closure(target *Stage) Registry {
+	want := map[string]bool{}
+	var visit func(name string)
+	visit = func(name string) {
+		if want[name] {
+			return
+		}
+		want[name] = true
+		s, _ := reg.Lookup(name)
+		for _, n := range s.Needs {
+			visit(n)
+		}
+	}
+	visit(target.Name)
+	var out Registry
+	for _, s := range reg {
+		if want[s.Name] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
