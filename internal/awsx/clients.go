@@ -52,15 +52,20 @@ type STSAPI interface {
 
 // Clients holds one narrow client per service.
 type Clients struct {
-	EC2 EC2API
-	STS STSAPI
+	EC2     EC2API
+	STS     STSAPI
+	S3      S3API
+	Presign Presigner
 }
 
 // NewClients builds the real SDK clients from one configuration; the
 // endpoint (if any) is in cfg.BaseEndpoint and applies to all of them.
 func NewClients(cfg aws.Config) *Clients {
+	s3c, presign := newS3(cfg)
 	return &Clients{
-		EC2: ec2.NewFromConfig(cfg),
-		STS: sts.NewFromConfig(cfg),
+		EC2:     ec2.NewFromConfig(cfg),
+		STS:     sts.NewFromConfig(cfg),
+		S3:      s3c,
+		Presign: presign,
 	}
 }

@@ -64,7 +64,10 @@ func (r *Run) Ensure(ctx context.Context, s Spec) (string, error) {
 		if !r.DryRun {
 			r.Logf("adopted %s %s (%s)", s.Kind.Type, s.Name, ids[0])
 		}
-		return ids[0], r.record(s.Key, s.Kind.Type, ids[0], s.Name)
+		if err := r.record(s.Key, s.Kind.Type, ids[0], s.Name); err != nil {
+			return "", err
+		}
+		return ids[0], r.clearToken(s.Key)
 	}
 	id := plannedID(s.Key)
 	err = r.change("create", s.Kind.Type, s.Name, s.Detail, func() error {
@@ -78,9 +81,17 @@ func (r *Run) Ensure(ctx context.Context, s Spec) (string, error) {
 		if err := r.record(s.Key, s.Kind.Type, id, s.Name); err != nil {
 			return err
 		}
-		return r.State.SetPendingToken(r.Stage.Name, s.Key, "")
+		return r.clearToken(s.Key)
 	})
 	return id, err
+}
+
+// clearToken forgets a create's client token once the resource is known.
+func (r *Run) clearToken(key string) error {
+	if r.DryRun || r.State.Stage(r.Stage.Name).Pending[key] == "" {
+		return nil
+	}
+	return r.State.SetPendingToken(r.Stage.Name, key, "")
 }
 
 // findRecorded checks the id in the state file; a resource deleted out of

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -250,14 +249,4 @@ func (rn *Runner) liveResource(ctx context.Context, res state.Resource) Resource
 		rs.Live = "missing"
 	}
 	return rs
-}
-
-// sortedKeys returns map keys in order.
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

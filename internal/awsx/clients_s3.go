@@ -1,0 +1,50 @@
+package awsx
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// S3API is the part of S3 myappctl calls. Stages that need more add the
+// methods here (the SDK client has them all; fakeaws.S3 must implement them).
+type S3API interface {
+	CreateBucket(context.Context, *s3.CreateBucketInput, ...func(*s3.Options)) (*s3.CreateBucketOutput, error)
+	HeadBucket(context.Context, *s3.HeadBucketInput, ...func(*s3.Options)) (*s3.HeadBucketOutput, error)
+	DeleteBucket(context.Context, *s3.DeleteBucketInput, ...func(*s3.Options)) (*s3.DeleteBucketOutput, error)
+	ListBuckets(context.Context, *s3.ListBucketsInput, ...func(*s3.Options)) (*s3.ListBucketsOutput, error)
+	GetBucketTagging(context.Context, *s3.GetBucketTaggingInput, ...func(*s3.Options)) (*s3.GetBucketTaggingOutput, error)
+	PutBucketTagging(context.Context, *s3.PutBucketTaggingInput, ...func(*s3.Options)) (*s3.PutBucketTaggingOutput, error)
+
+	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+	ListObjectsV2(context.Context, *s3.ListObjectsV2Input, ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+	DeleteObjects(context.Context, *s3.DeleteObjectsInput, ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error)
+}
+
+// Presigner makes short-lived GET URLs for private objects (instances
+// download the app binaries with them).
+type Presigner interface {
+	PresignGet(ctx context.Context, bucket, key string, ttl time.Duration) (string, error)
+}
+
+type s3Presigner struct{ c *s3.PresignClient }
+
+func (p s3Presigner) PresignGet(ctx context.Context, bucket, key string, ttl time.Duration) (string, error) {
+	req, err := p.c.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}, s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", err
+	}
+	return req.URL, nil
+}
+
+// newS3 builds the S3 client: path-style addressing when calls go to a
+// custom endpoint (emulators rarely serve virtual-hosted bucket names).
+func newS3(cfg aws.Config) (*s3.Client, Presigner) {
+	c := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = UsesCustomEndpoint(cfg)
+	})
+	return c, s3Presigner{s3.NewPresignClient(c)}
+}

@@ -1,0 +1,47 @@
+package fakeaws
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/myappctl/myappctl/internal/awsx"
+)
+
+// Account is the fake account id.
+const Account = "123456789012"
+
+// STS is the fake STS service.
+type STS struct {
+	awsx.STSAPI
+	*Core
+}
+
+func (f *STS) GetCallerIdentity(ctx context.Context, _ *sts.GetCallerIdentityInput, _ ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
+	fault, err := f.begin(ctx, "GetCallerIdentity")
+	if err != nil {
+		return nil, err
+	}
+	return finish(&sts.GetCallerIdentityOutput{Account: aws.String(Account), Arn: aws.String("arn:aws:iam::" + Account + ":user/test"), UserId: aws.String("AIDATEST")}, nil, fault)
+}
+
+// Cloud is a whole fake AWS account: every fake service over one Core, so
+// the call log covers them all.
+type Cloud struct {
+	*Core
+	EC2 *EC2
+	STS *STS
+	S3  *S3
+}
+
+// New returns an empty fake account in us-east-1.
+func New() *Cloud {
+	core := NewCore()
+	return &Cloud{Core: core, EC2: NewEC2(core), STS: &STS{Core: core}, S3: NewS3(core, "us-east-1")}
+}
+
+// Clients returns the fakes as the client set stages use.
+func (c *Cloud) Clients() *awsx.Clients {
+	return &awsx.Clients{EC2: c.EC2, STS: c.STS, S3: c.S3, Presign: Presigner{}}
+}
