@@ -108,3 +108,10 @@ func cleanDecodeError(err error) string {
 	msg = strings.ReplaceAll(msg, "decoding failed due to the following error(s):\n\n", "")
 	return strings.TrimSpace(msg)
 }
+
+// allKeys lists every configuration key ("vpc.cidr", ...).
+func allKeys() []string {
+	v := viper.New()
+	setDefaults(v, "", reflect.ValueOf(Defaults()))
+	return v.AllKeys()
+}

@@ -20,6 +20,7 @@ var (
 	dbIDPattern     = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{0,62}$`)
 	dbNamePattern   = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]{0,63}$`)
 	roleARNPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
+	roleNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 	functionPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 )
 
@@ -199,8 +200,8 @@ func (c *Config) validateCarousel(ch *checker) {
 	if !functionPattern.MatchString(k.FunctionName) {
 		ch.add("carousel.function_name", "%q must be 1-64 letters, digits, '-' or '_'", k.FunctionName)
 	}
-	if k.LambdaRoleARN != "" && !roleARNPattern.MatchString(k.LambdaRoleARN) {
-		ch.add("carousel.lambda_role_arn", "%q is not an IAM role ARN like arn:aws:iam::123456789012:role/LabRole", k.LambdaRoleARN)
+	if k.LambdaRoleARN != "" && !roleARNPattern.MatchString(k.LambdaRoleARN) && !roleNamePattern.MatchString(k.LambdaRoleARN) {
+		ch.add("carousel.lambda_role_arn", "%q is neither an IAM role ARN like arn:aws:iam::123456789012:role/LabRole nor a role name like LabRole", k.LambdaRoleARN)
 	}
 }
 
