@@ -150,14 +150,16 @@ func printStageDetail(out io.Writer, st steps.StageStatus) {
 	for _, r := range st.Resources {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.Type, r.Name, r.ID, r.Live)
 	}
+	tw.Flush()
+	tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	for _, k := range sortedKeys(st.Outputs) {
-		fmt.Fprintf(tw, "  output\t%s\t%s\t\n", k, st.Outputs[k])
+		fmt.Fprintf(tw, "  output\t%s\t%s\n", k, st.Outputs[k])
 	}
 	for _, k := range sortedKeys(st.Secrets) {
-		fmt.Fprintf(tw, "  secret\t%s\t%s\t\n", k, st.Secrets[k])
+		fmt.Fprintf(tw, "  secret\t%s\t%s\n", k, st.Secrets[k])
 	}
 	for _, f := range st.Facts {
-		fmt.Fprintf(tw, "  live\t%s\t%s\t\n", f.Name, f.Value)
+		fmt.Fprintf(tw, "  live\t%s\t%s\n", f.Name, f.Value)
 	}
 	tw.Flush()
 }

@@ -53,10 +53,11 @@ func Poll(ctx context.Context, spec WaitSpec, check CheckFunc) error {
 			}
 			return nil
 		}
+		changed := status != "" && status != lastStatus
 		if status != "" {
 			lastStatus = status
 		}
-		if status != "" && (status != lastStatus || lastPrint.IsZero() || time.Since(lastPrint) >= every) || (status == "" && time.Since(lastPrint) >= every) {
+		if changed || lastPrint.IsZero() || time.Since(lastPrint) >= every {
 			spec.log("waiting for %s: %s (%s)", spec.What, orDash(lastStatus), since(start))
 			lastPrint = time.Now()
 		}
