@@ -66,8 +66,8 @@ type Autoscaling struct {
 
 // Carousel is stage 9's bucket and Lambda.
 type Carousel struct {
-	Bucket        string `mapstructure:"bucket"`
-	FunctionName  string `mapstructure:"function_name"`
+	Bucket       string `mapstructure:"bucket"`
+	FunctionName string `mapstructure:"function_name"`
 	// LambdaRoleARN is an existing role for the Lambda: a full ARN, or a role
 	// name (e.g. LabRole) resolved in the caller's account.
 	LambdaRoleARN string `mapstructure:"lambda_role_arn"`

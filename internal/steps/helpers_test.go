@@ -118,4 +118,6 @@ var bg = context.Background()
 
 func ptr(s string) *string { return aws.String(s) }
 
-func contextWithCancel() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }
+func contextWithCancel() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}
