@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -55,6 +56,7 @@ type Clients struct {
 	EC2     EC2API
 	STS     STSAPI
 	S3      S3API
+	RDS     RDSAPI
 	Presign Presigner
 }
 
@@ -66,6 +68,7 @@ func NewClients(cfg aws.Config) *Clients {
 		EC2:     ec2.NewFromConfig(cfg),
 		STS:     sts.NewFromConfig(cfg),
 		S3:      s3c,
+		RDS:     rds.NewFromConfig(cfg),
 		Presign: presign,
 	}
 }
