@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
 	"github.com/myappctl/myappctl/internal/awsx"
 	"github.com/myappctl/myappctl/internal/awsx/fakeaws"
 	"github.com/myappctl/myappctl/internal/config"
@@ -232,5 +236,28 @@ func TestStacksAreSeparate(t *testing.T) {
 	// The myapp state file refuses to be used for another stack.
 	if _, _, err := c.run("status", "--stack", "dev"); err == nil || !strings.Contains(err.Error(), `belongs to stack "myapp"`) {
 		t.Errorf("foreign state: %v", err)
+	}
+}
+
+func TestStatusReportsDrift(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("step", "vpc")
+	if out := c.mustRun("status"); !regexp.MustCompile(`1\s+vpc\s+complete.*none`).MatchString(out) {
+		t.Errorf("converged stack shows drift:\n%s", out)
+	}
+	vpcs, _ := c.cloud.EC2.DescribeVpcs(context.Background(), &ec2.DescribeVpcsInput{})
+	_, _ = c.cloud.EC2.ModifyVpcAttribute(context.Background(), &ec2.ModifyVpcAttributeInput{VpcId: vpcs.Vpcs[0].VpcId,
+		EnableDnsHostnames: &ec2types.AttributeBooleanValue{Value: aws.Bool(false)}})
+	c.cloud.ResetCalls()
+	out := c.mustRun("status")
+	if !strings.Contains(out, "1 change(s) pending: run `myappctl up`") || !strings.Contains(out, "drift: ~ modify ec2:vpc MyApp-VPC (turn on enableDnsHostnames)") {
+		t.Errorf("status:\n%s", out)
+	}
+	if m := c.cloud.MutatingCalls(); len(m) != 0 {
+		t.Errorf("status mutated: %v", m)
+	}
+	c.mustRun("up", "--to", "vpc")
+	if out := c.mustRun("status"); strings.Contains(out, "drift:") {
+		t.Errorf("drift left after up:\n%s", out)
 	}
 }

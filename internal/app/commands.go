@@ -103,7 +103,7 @@ func Status(ctx context.Context, s *Session, showSecrets bool, format string, ou
 	}
 	fmt.Fprintf(out, "stack %s in %s (state: %s)\n\n", s.Cfg.Stack, s.Cfg.Region, s.State.Path())
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tSTAGE\tSTATUS\tUPDATED\tRESOURCES")
+	fmt.Fprintln(tw, "#\tSTAGE\tSTATUS\tUPDATED\tRESOURCES\tDRIFT")
 	for _, st := range stages {
 		status := st.Status
 		if !st.Implemented {
@@ -113,7 +113,7 @@ func Status(ctx context.Context, s *Session, showSecrets bool, format string, ou
 		if !st.UpdatedAt.IsZero() {
 			updated = st.UpdatedAt.Local().Format("2006-01-02 15:04:05")
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", st.Number, st.Name, status, updated, resourceSummary(st.Resources))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", st.Number, st.Name, status, updated, resourceSummary(st.Resources), driftSummary(st))
 	}
 	tw.Flush()
 	for _, st := range stages {
@@ -138,13 +138,31 @@ func resourceSummary(rs []steps.ResourceStatus) string {
 	return fmt.Sprintf("%d, %d missing or unknown (run `myappctl up`)", len(rs), missing)
 }
 
+func driftSummary(st steps.StageStatus) string {
+	switch {
+	case st.DriftError != "":
+		return "unknown (see below)"
+	case len(st.Drift) > 0:
+		return fmt.Sprintf("%d change(s) pending: run `myappctl up`", len(st.Drift))
+	case st.Status == "complete":
+		return "none"
+	}
+	return "-"
+}
+
 func printStageDetail(out io.Writer, st steps.StageStatus) {
-	if len(st.Resources) == 0 && len(st.Outputs) == 0 && len(st.Facts) == 0 && st.Error == "" {
+	if len(st.Resources) == 0 && len(st.Outputs) == 0 && len(st.Facts) == 0 && st.Error == "" && len(st.Drift) == 0 && st.DriftError == "" {
 		return
 	}
 	fmt.Fprintf(out, "\n%s:\n", st.Name)
 	if st.Error != "" {
 		fmt.Fprintf(out, "  last error: %s\n", firstLine(st.Error))
+	}
+	if st.DriftError != "" {
+		fmt.Fprintf(out, "  drift check failed: %s\n", firstLine(st.DriftError))
+	}
+	for _, c := range st.Drift {
+		fmt.Fprintf(out, "  drift: %s\n", c)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	for _, r := range st.Resources {

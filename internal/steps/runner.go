@@ -200,6 +200,10 @@ type StageStatus struct {
 	Secrets     map[string]string `json:"secrets,omitempty"` // masked unless asked
 	Resources   []ResourceStatus  `json:"resources,omitempty"`
 	Facts       []Fact            `json:"facts,omitempty"`
+	// Drift lists what up would change in a completed stage (settings
+	// changed or resources deleted by hand).
+	Drift      []Change `json:"drift,omitempty"`
+	DriftError string   `json:"driftError,omitempty"`
 }
 
 // Status reports every stage from the state file plus live checks.
@@ -221,16 +225,30 @@ func (rn *Runner) Status(ctx context.Context, showSecrets bool) ([]StageStatus, 
 		for _, res := range st.Resources {
 			ss.Resources = append(ss.Resources, rn.liveResource(ctx, res))
 		}
-		if s.Live != nil && st.Status == state.StatusComplete {
-			facts, err := s.Live(ctx, &Run{Env: rn.Env, Stage: s, DryRun: true, planned: &plannedOutputs{m: map[string]string{}}})
-			if err != nil {
-				facts = append(facts, Fact{Name: "error", Value: err.Error()})
-			}
-			ss.Facts = facts
+		if st.Status == state.StatusComplete && s.Implemented() {
+			rn.liveStatus(ctx, s, &ss)
 		}
 		out = append(out, ss)
 	}
 	return out, nil
+}
+
+// liveStatus adds live facts and drift (a dry run of the stage) to a
+// completed stage's status.
+func (rn *Runner) liveStatus(ctx context.Context, s *Stage, ss *StageStatus) {
+	res := rn.apply(ctx, s, true, &plannedOutputs{m: map[string]string{}})
+	ss.Drift = res.Changes
+	if res.Err != nil {
+		ss.DriftError = res.Err.Error()
+	}
+	if s.Live == nil {
+		return
+	}
+	facts, err := s.Live(ctx, &Run{Env: rn.Env, Stage: s, DryRun: true, planned: &plannedOutputs{m: map[string]string{}}})
+	if err != nil {
+		facts = append(facts, Fact{Name: "error", Value: err.Error()})
+	}
+	ss.Facts = facts
 }
 
 func (rn *Runner) liveResource(ctx context.Context, res state.Resource) ResourceStatus {
