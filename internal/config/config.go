@@ -24,6 +24,9 @@ type Config struct {
 	KeyName      string `mapstructure:"key_name"`
 	SSHCIDR      string `mapstructure:"ssh_cidr"`
 	BaseAMI      string `mapstructure:"base_ami"`
+	// ArtifactsDir holds the linux/amd64 binaries `make build` produces
+	// (myapp-frontend, myapp-backend), which stages upload for the instances.
+	ArtifactsDir string `mapstructure:"artifacts_dir"`
 
 	VPC         VPC         `mapstructure:"vpc"`
 	Database    Database    `mapstructure:"database"`
@@ -89,6 +92,7 @@ func Defaults() Config {
 		Stack:        DefaultStack,
 		Region:       "us-east-1",
 		InstanceType: "t2.micro",
+		ArtifactsDir: "dist/linux-amd64",
 		VPC: VPC{
 			Name:               "MyApp-VPC",
 			CIDR:               "10.0.0.0/16",

@@ -153,6 +153,9 @@ func (c *Config) validateCompute(ch *checker) {
 	if c.BaseAMI != "" && !amiPattern.MatchString(c.BaseAMI) {
 		ch.add("base_ami", "%q is not an AMI id like ami-0123456789abcdef0", c.BaseAMI)
 	}
+	if strings.TrimSpace(c.ArtifactsDir) == "" {
+		ch.add("artifacts_dir", "must name the directory `make build` writes the linux/amd64 binaries to (default dist/linux-amd64)")
+	}
 }
 
 func (c *Config) validateDatabase(ch *checker) {
