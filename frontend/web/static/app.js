@@ -71,7 +71,7 @@ async function start() {
 
   const loadImages = async () => {
     try {
-      carousel.show(await api.listImages());
+      carousel.show(await api.listImages(), apiUrl);
     } catch (err) {
       carousel.unavailable();
       if (!errorsEl.hasChildNodes()) report('Could not load the gallery', err);

@@ -41,11 +41,12 @@ export class Carousel {
     document.addEventListener('visibilitychange', () => this.schedule());
   }
 
-  // show replaces the images; items is the API's [{url}] list.
-  show(items) {
+  // show replaces the images; items is the API's [{url}] list. A path-only
+  // URL ("/images/a.png") is taken as relative to the API.
+  show(items, baseUrl) {
     const urls = (Array.isArray(items) ? items : [])
-      .map((item) => (item && typeof item.url === 'string' ? item.url.trim() : ''))
-      .filter((url) => /^https?:\/\//i.test(url));
+      .map((item) => absoluteUrl(item && item.url, baseUrl))
+      .filter(Boolean);
     this.slides = urls.map((url, i) => this.createSlide(url, i, urls.length));
     this.slidesEl.replaceChildren(...this.slides);
     this.dots = urls.length > 1 && urls.length <= MAX_DOTS ? urls.map((_, i) => this.createDot(i, urls.length)) : [];
@@ -158,6 +159,17 @@ export class Carousel {
     else if (event.key === 'ArrowRight') this.go(this.index + 1);
     else return;
     event.preventDefault();
+  }
+}
+
+// absoluteUrl accepts http(s) URLs only, so a list cannot smuggle in other schemes.
+function absoluteUrl(raw, baseUrl) {
+  if (typeof raw !== 'string' || raw.trim() === '') return '';
+  try {
+    const url = new URL(raw.trim(), `${baseUrl}/`);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : '';
+  } catch {
+    return '';
   }
 }
 
