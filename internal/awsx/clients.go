@@ -12,6 +12,8 @@ import (
 // EC2API is the part of the EC2 client myappctl calls. The SDK client and
 // fakeaws.EC2 both satisfy it.
 type EC2API interface {
+	EC2ComputeAPI // security groups, instances, images (clients_ec2_compute.go)
+
 	DescribeAvailabilityZones(context.Context, *ec2.DescribeAvailabilityZonesInput, ...func(*ec2.Options)) (*ec2.DescribeAvailabilityZonesOutput, error)
 	DescribeInstanceTypeOfferings(context.Context, *ec2.DescribeInstanceTypeOfferingsInput, ...func(*ec2.Options)) (*ec2.DescribeInstanceTypeOfferingsOutput, error)
 

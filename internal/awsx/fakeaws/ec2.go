@@ -36,6 +36,7 @@ type EC2 struct {
 	sgs       map[string]*types.SecurityGroup
 	tokens    map[string]string // client token -> id
 	users     []func(kind, id string) string
+	cmp       *compute // instances, images, snapshots, group rules (ec2_compute.go)
 }
 
 type fakeVPC struct {

@@ -1,0 +1,138 @@
+package fakeaws
+
+import (
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// compute is the fake EC2's security-group rules, instances, images and
+// snapshots. It is made on first use (EC2.compute) and guarded by EC2.mu.
+type compute struct {
+	rules     map[string][]sgRule // by group id
+	instances map[string]*fakeInstance
+	images    map[string]*fakeImage
+	snapshots map[string]*types.Snapshot
+
+	// PendingDescribes is how many DescribeInstances answers show a new
+	// instance pending (and a terminated one shutting-down); images likewise.
+	pendingDescribes      int
+	imagePendingDescribes int
+	// consoleDelay is how many GetConsoleOutput calls of a running instance
+	// show boot messages before the user data's markers appear.
+	consoleDelay int
+	bootFails    bool
+
+	// states mirrors instance states for other fakes (ELBv2 health), which
+	// read it without the EC2 lock: a leaf lock, taken last.
+	statesMu sync.Mutex
+	states   map[string]types.InstanceStateName
+}
+
+// compute returns the compute state, making it on first use. Callers hold f.mu.
+func (f *EC2) compute() *compute {
+	if f.cmp == nil {
+		f.cmp = &compute{rules: map[string][]sgRule{}, instances: map[string]*fakeInstance{}, images: map[string]*fakeImage{},
+			snapshots: map[string]*types.Snapshot{}, pendingDescribes: 1, imagePendingDescribes: 1, consoleDelay: 1,
+			states: map[string]types.InstanceStateName{}}
+		f.seedCanonicalImages()
+		// Instances use their subnet and security groups, as ENIs do in AWS.
+		f.users = append(f.users, f.instanceUsers)
+	}
+	return f.cmp
+}
+
+// instanceUsers names a live instance that uses a subnet or security group.
+// EC2 calls it with f.mu held.
+func (f *EC2) instanceUsers(kind, id string) string {
+	for _, k := range sortedKeys(f.cmp.instances) {
+		in := f.cmp.instances[k].inst
+		if in.State.Name == types.InstanceStateNameTerminated {
+			continue
+		}
+		switch {
+		case kind == "subnet" && aws.ToString(in.SubnetId) == id:
+			return "used by instance " + k
+		case kind == "security-group":
+			for _, g := range in.SecurityGroups {
+				if aws.ToString(g.GroupId) == id {
+					return "used by instance " + k
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// setState changes an instance's state and its lock-free mirror. Callers hold f.mu.
+func (f *EC2) setState(in *fakeInstance, s types.InstanceStateName) {
+	codes := map[types.InstanceStateName]int32{types.InstanceStateNamePending: 0, types.InstanceStateNameRunning: 16,
+		types.InstanceStateNameShuttingDown: 32, types.InstanceStateNameTerminated: 48}
+	in.inst.State = &types.InstanceState{Name: s, Code: aws.Int32(codes[s])}
+	in.describes = 0
+	c := f.cmp
+	c.statesMu.Lock()
+	c.states[aws.ToString(in.inst.InstanceId)] = s
+	c.statesMu.Unlock()
+}
+
+// InstanceState returns an instance's state without taking the EC2 lock, so
+// other fakes (ELBv2 target health) may call it under their own lock.
+func (f *EC2) InstanceState(id string) (types.InstanceStateName, bool) {
+	f.mu.Lock()
+	c := f.compute()
+	f.mu.Unlock()
+	c.statesMu.Lock()
+	defer c.statesMu.Unlock()
+	s, ok := c.states[id]
+	return s, ok
+}
+
+// SetComputeTiming sets how many describes a new instance stays pending (and
+// a terminated one shutting-down), how many an image stays pending, and how
+// many console reads of a running instance come before its markers.
+func (f *EC2) SetComputeTiming(instanceDescribes, imageDescribes, consoleReads int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.compute()
+	c.pendingDescribes, c.imagePendingDescribes, c.consoleDelay = instanceDescribes, imageDescribes, consoleReads
+}
+
+// SetBootFailure makes the user data of instances fail: their console shows
+// a MYAPPCTL-FAILED line instead of the markers.
+func (f *EC2) SetBootFailure(fail bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.compute().bootFails = fail
+}
+
+// ComputeCount returns how many live instances, images, snapshots and
+// non-default security groups exist, for "destroy leaves nothing" checks.
+func (f *EC2) ComputeCount() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.compute()
+	live, own := 0, 0
+	for _, in := range c.instances {
+		if in.inst.State.Name != types.InstanceStateNameTerminated {
+			live++
+		}
+	}
+	for _, im := range c.images {
+		if aws.ToString(im.img.OwnerId) == Account {
+			own++
+		}
+	}
+	groups := 0
+	for _, g := range f.sgs {
+		if aws.ToString(g.GroupName) != "default" {
+			groups++
+		}
+	}
+	return map[string]int{"instance": live, "image": own, "snapshot": len(c.snapshots), "security-group": groups}
+}
+
+func sortedKeys[T any](m map[string]T) []string { return slices.Sorted(maps.Keys(m)) }
