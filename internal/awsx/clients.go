@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
@@ -59,6 +60,7 @@ type Clients struct {
 	STS     STSAPI
 	S3      S3API
 	RDS     RDSAPI
+	ELBV2   ELBV2API
 	Presign Presigner
 }
 
@@ -71,6 +73,7 @@ func NewClients(cfg aws.Config) *Clients {
 		STS:     sts.NewFromConfig(cfg),
 		S3:      s3c,
 		RDS:     rds.NewFromConfig(cfg),
+		ELBV2:   elasticloadbalancingv2.NewFromConfig(cfg),
 		Presign: presign,
 	}
 }

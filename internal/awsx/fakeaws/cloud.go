@@ -30,18 +30,20 @@ func (f *STS) GetCallerIdentity(ctx context.Context, _ *sts.GetCallerIdentityInp
 // the call log covers them all.
 type Cloud struct {
 	*Core
-	EC2 *EC2
-	STS *STS
-	S3  *S3
+	EC2   *EC2
+	STS   *STS
+	S3    *S3
+	ELBV2 *ELBV2
 }
 
 // New returns an empty fake account in us-east-1.
 func New() *Cloud {
 	core := NewCore()
-	return &Cloud{Core: core, EC2: NewEC2(core), STS: &STS{Core: core}, S3: NewS3(core, "us-east-1")}
+	ec2 := NewEC2(core)
+	return &Cloud{Core: core, EC2: ec2, STS: &STS{Core: core}, S3: NewS3(core, "us-east-1"), ELBV2: NewELBV2(core, ec2)}
 }
 
 // Clients returns the fakes as the client set stages use.
 func (c *Cloud) Clients() *awsx.Clients {
-	return &awsx.Clients{EC2: c.EC2, STS: c.STS, S3: c.S3, Presign: Presigner{}}
+	return &awsx.Clients{EC2: c.EC2, STS: c.STS, S3: c.S3, ELBV2: c.ELBV2, Presign: Presigner{}}
 }
