@@ -51,7 +51,7 @@ func Stages() Registry {
 		{Number: 2, Name: "security", Title: "security groups and frontend-1", Needs: []string{"vpc"}},
 		{Number: 3, Name: "frontend-lb", Title: "frontend AMI, frontend-2, target group and load balancer", Needs: []string{"vpc", "security"}},
 		{Number: 4, Name: "backend", Title: "backend-1, backend AMI, backend-2", Needs: []string{"vpc", "security"}},
-		{Number: 5, Name: "rds", Title: "MySQL database", Needs: []string{"vpc", "security"}},
+		rdsStage(),
 		{Number: 6, Name: "backend-lb", Title: "backend target group and load balancer", Needs: []string{"vpc", "security", "backend", "rds"}},
 		{Number: 7, Name: "link", Title: "point the frontend at the backend", Needs: []string{"frontend-lb", "backend-lb"}},
 		{Number: 8, Name: "autoscaling", Title: "launch templates and auto scaling groups", Needs: []string{"link"}},

@@ -34,16 +34,17 @@ type Cloud struct {
 	STS   *STS
 	S3    *S3
 	ELBV2 *ELBV2
+	RDS   *RDS
 }
 
 // New returns an empty fake account in us-east-1.
 func New() *Cloud {
 	core := NewCore()
 	ec2 := NewEC2(core)
-	return &Cloud{Core: core, EC2: ec2, STS: &STS{Core: core}, S3: NewS3(core, "us-east-1"), ELBV2: NewELBV2(core, ec2)}
+	return &Cloud{Core: core, EC2: ec2, STS: &STS{Core: core}, S3: NewS3(core, "us-east-1"), ELBV2: NewELBV2(core, ec2), RDS: NewRDS(core, ec2)}
 }
 
 // Clients returns the fakes as the client set stages use.
 func (c *Cloud) Clients() *awsx.Clients {
-	return &awsx.Clients{EC2: c.EC2, STS: c.STS, S3: c.S3, ELBV2: c.ELBV2, Presign: Presigner{}}
+	return &awsx.Clients{EC2: c.EC2, STS: c.STS, S3: c.S3, RDS: c.RDS, ELBV2: c.ELBV2, Presign: Presigner{}}
 }
