@@ -172,7 +172,7 @@ func (f *RDS) DescribeDBSubnetGroups(ctx context.Context, in *rds.DescribeDBSubn
 		out.DBSubnetGroups = []rdstypes.DBSubnetGroup{*copyGroup(g)}
 		return finish(out, nil, fault)
 	}
-	names, next, err := page(keysOf(f.groups), in.Marker, in.MaxRecords)
+	names, next, err := rdsPage(rdsSortedKeys(f.groups), in.Marker, in.MaxRecords)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +268,7 @@ func (f *RDS) ListTagsForResource(ctx context.Context, in *rds.ListTagsForResour
 
 // ---- paging and test helpers ----
 
-func keysOf[T any](m map[string]T) []string {
+func rdsSortedKeys[T any](m map[string]T) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -277,8 +277,8 @@ func keysOf[T any](m map[string]T) []string {
 	return keys
 }
 
-// page returns one page of sorted keys; the marker is the next index.
-func page(keys []string, marker *string, maxRecords *int32) ([]string, *string, error) {
+// rdsPage returns one page of sorted keys; the marker is the next index.
+func rdsPage(keys []string, marker *string, maxRecords *int32) ([]string, *string, error) {
 	start := 0
 	if marker != nil {
 		n, err := strconv.Atoi(*marker)

@@ -195,7 +195,7 @@ func (f *RDS) DescribeDBInstances(ctx context.Context, in *rds.DescribeDBInstanc
 	ids := []string{strings.ToLower(aws.ToString(in.DBInstanceIdentifier))}
 	out := &rds.DescribeDBInstancesOutput{}
 	if in.DBInstanceIdentifier == nil {
-		if ids, out.Marker, err = page(keysOf(f.instances), in.Marker, in.MaxRecords); err != nil {
+		if ids, out.Marker, err = rdsPage(rdsSortedKeys(f.instances), in.Marker, in.MaxRecords); err != nil {
 			return nil, err
 		}
 	} else if _, ok := f.instances[ids[0]]; !ok {
