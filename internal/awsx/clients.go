@@ -6,6 +6,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
@@ -60,6 +62,8 @@ type Clients struct {
 	STS     STSAPI
 	S3      S3API
 	RDS     RDSAPI
+	Lambda  LambdaAPI
+	IAM     IAMAPI
 	ELBV2   ELBV2API
 	Presign Presigner
 }
@@ -73,6 +77,8 @@ func NewClients(cfg aws.Config) *Clients {
 		STS:     sts.NewFromConfig(cfg),
 		S3:      s3c,
 		RDS:     rds.NewFromConfig(cfg),
+		Lambda:  lambda.NewFromConfig(cfg),
+		IAM:     iam.NewFromConfig(cfg),
 		ELBV2:   elasticloadbalancingv2.NewFromConfig(cfg),
 		Presign: presign,
 	}

@@ -35,16 +35,25 @@ type Cloud struct {
 	S3    *S3
 	ELBV2 *ELBV2
 	RDS   *RDS
+	// Lambda and IAM hold stage 9's function and role.
+	Lambda *Lambda
+	IAM    *IAM
 }
 
 // New returns an empty fake account in us-east-1.
 func New() *Cloud {
 	core := NewCore()
 	ec2 := NewEC2(core)
-	return &Cloud{Core: core, EC2: ec2, STS: &STS{Core: core}, S3: NewS3(core, "us-east-1"), ELBV2: NewELBV2(core, ec2), RDS: NewRDS(core, ec2)}
+	c := &Cloud{Core: core, EC2: ec2, STS: &STS{Core: core}, S3: NewS3(core, "us-east-1"), ELBV2: NewELBV2(core, ec2), RDS: NewRDS(core, ec2)}
+	c.IAM = NewIAM(core)
+	c.Lambda = NewLambda(core, "us-east-1", c.IAM)
+	c.S3.LambdaInvokable = func(fn, source, account string) bool {
+		return c.Lambda.AllowsInvoke(fn, "s3.amazonaws.com", source, account)
+	}
+	return c
 }
 
 // Clients returns the fakes as the client set stages use.
 func (c *Cloud) Clients() *awsx.Clients {
-	return &awsx.Clients{EC2: c.EC2, STS: c.STS, S3: c.S3, RDS: c.RDS, ELBV2: c.ELBV2, Presign: Presigner{}}
+	return &awsx.Clients{EC2: c.EC2, STS: c.STS, S3: c.S3, RDS: c.RDS, ELBV2: c.ELBV2, Lambda: c.Lambda, IAM: c.IAM, Presign: Presigner{}}
 }

@@ -24,6 +24,9 @@ type S3 struct {
 	awsx.S3API
 	*Core
 	Region string
+	// LambdaInvokable says whether S3 may invoke a function for a bucket
+	// (the function's resource policy); New wires it to the Lambda fake.
+	LambdaInvokable func(functionARN, bucketARN, account string) bool
 
 	mu      sync.Mutex
 	buckets map[string]*Bucket

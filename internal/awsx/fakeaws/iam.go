@@ -1,0 +1,437 @@
+package fakeaws
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/myappctl/myappctl/internal/awsx"
+)
+
+// IAM is the fake IAM service (global: one account's roles).
+type IAM struct {
+	awsx.IAMAPI
+	*Core
+	// PropagationCalls is how many CreateFunction (or role-changing
+	// UpdateFunctionConfiguration) calls a new role is refused by Lambda
+	// before it can be assumed, as while a real role propagates; 0 means at once.
+	PropagationCalls int
+
+	mu    sync.Mutex
+	roles map[string]*fakeRole
+}
+
+type fakeRole struct {
+	role     types.Role
+	trust    string
+	tags     []types.Tag
+	inline   map[string]string
+	attached map[string]string // policy ARN -> name
+	// unassumable counts the Lambda calls still to refuse.
+	unassumable int
+}
+
+// NewIAM returns an empty fake IAM.
+func NewIAM(core *Core) *IAM { return &IAM{Core: core, roles: map[string]*fakeRole{}} }
+
+var roleNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+
+// encodePolicy is how IAM returns policy documents: URL-encoded JSON.
+func encodePolicy(doc string) *string { return aws.String(url.QueryEscape(doc)) }
+
+func validPolicy(doc string) error {
+	var v map[string]any
+	if err := json.Unmarshal([]byte(doc), &v); err != nil || v["Statement"] == nil {
+		return APIError("MalformedPolicyDocument", "Syntax errors in policy.")
+	}
+	return nil
+}
+
+func (f *IAM) role(name *string) (*fakeRole, error) {
+	r, ok := f.roles[aws.ToString(name)]
+	if !ok {
+		return nil, APIError("NoSuchEntity", "The role with name %s cannot be found.", aws.ToString(name))
+	}
+	return r, nil
+}
+
+func (f *IAM) CreateRole(ctx context.Context, in *iam.CreateRoleInput, _ ...func(*iam.Options)) (*iam.CreateRoleOutput, error) {
+	fault, err := f.begin(ctx, "CreateRole")
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	name, path := aws.ToString(in.RoleName), aws.ToString(in.Path)
+	if path == "" {
+		path = "/"
+	}
+	switch {
+	case !roleNamePattern.MatchString(name):
+		return nil, APIError("ValidationError", "1 validation error detected: Value '%s' at 'roleName' failed to satisfy constraint", name)
+	case !strings.HasPrefix(path, "/") || !strings.HasSuffix(path, "/"):
+		return nil, APIError("ValidationError", "The specified value for path is invalid: it must begin and end with /.")
+	case f.roles[name] != nil:
+		return nil, APIError("EntityAlreadyExists", "Role with name %s already exists.", name)
+	}
+	trust := aws.ToString(in.AssumeRolePolicyDocument)
+	if err := validPolicy(trust); err != nil {
+		return nil, err
+	}
+	r := &fakeRole{trust: trust, tags: in.Tags, inline: map[string]string{}, attached: map[string]string{}, unassumable: f.PropagationCalls}
+	r.role = types.Role{RoleName: aws.String(name), Path: aws.String(path), RoleId: aws.String("AROA" + strings.ToUpper(newID("r")[2:])),
+		Arn: aws.String("arn:aws:iam::" + Account + ":role" + path + name), CreateDate: aws.Time(time.Now()),
+		Description: in.Description, MaxSessionDuration: aws.Int32(3600)}
+	f.roles[name] = r
+	return finish(&iam.CreateRoleOutput{Role: r.view(true)}, nil, fault)
+}
+
+// view is the role as IAM returns it; ListRoles omits the tags.
+func (r *fakeRole) view(withTags bool) *types.Role {
+	out := r.role
+	out.AssumeRolePolicyDocument = encodePolicy(r.trust)
+	if withTags {
+		out.Tags = append([]types.Tag(nil), r.tags...)
+	}
+	return &out
+}
+
+func (f *IAM) GetRole(ctx context.Context, in *iam.GetRoleInput, _ ...func(*iam.Options)) (*iam.GetRoleOutput, error) {
+	fault, err := f.begin(ctx, "GetRole")
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(in.RoleName)
+	if err != nil {
+		return nil, err
+	}
+	return finish(&iam.GetRoleOutput{Role: r.view(true)}, nil, fault)
+}
+
+// ListRoles pages by MaxItems (default 100) in name order; like IAM, it
+// returns no tags.
+func (f *IAM) ListRoles(ctx context.Context, in *iam.ListRolesInput, _ ...func(*iam.Options)) (*iam.ListRolesOutput, error) {
+	fault, err := f.begin(ctx, "ListRoles")
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var names []string
+	for n, r := range f.roles {
+		if strings.HasPrefix(aws.ToString(r.role.Path), aws.ToString(in.PathPrefix)) && n > aws.ToString(in.Marker) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	out := &iam.ListRolesOutput{}
+	if limit := pageLimit(in.MaxItems, 100); len(names) > limit {
+		names = names[:limit]
+		out.IsTruncated, out.Marker = true, aws.String(names[limit-1])
+	}
+	for _, n := range names {
+		out.Roles = append(out.Roles, *f.roles[n].view(false))
+	}
+	return finish(out, nil, fault)
+}
+
+func pageLimit(maxItems *int32, def int) int {
+	if n := int(aws.ToInt32(maxItems)); n > 0 {
+		return n
+	}
+	return def
+}
+
+func (f *IAM) ListRoleTags(ctx context.Context, in *iam.ListRoleTagsInput, _ ...func(*iam.Options)) (*iam.ListRoleTagsOutput, error) {
+	fault, err := f.begin(ctx, "ListRoleTags")
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(in.RoleName)
+	if err != nil {
+		return nil, err
+	}
+	return finish(&iam.ListRoleTagsOutput{Tags: append([]types.Tag(nil), r.tags...)}, nil, fault)
+}
+
+func (f *IAM) UpdateAssumeRolePolicy(ctx context.Context, in *iam.UpdateAssumeRolePolicyInput, _ ...func(*iam.Options)) (*iam.UpdateAssumeRolePolicyOutput, error) {
+	fault, err := f.begin(ctx, "UpdateAssumeRolePolicy")
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(in.RoleName)
+	if err != nil {
+		return nil, err
+	}
+	if err := validPolicy(aws.ToString(in.PolicyDocument)); err != nil {
+		return nil, err
+	}
+	r.trust = aws.ToString(in.PolicyDocument)
+	return finish(&iam.UpdateAssumeRolePolicyOutput{}, nil, fault)
+}
+
+// DeleteRole refuses while policies are still attached or inline, as IAM does.
+func (f *IAM) DeleteRole(ctx context.Context, in *iam.DeleteRoleInput, _ ...func(*iam.Options)) (*iam.DeleteRoleOutput, error) {
+	fault, err := f.begin(ctx, "DeleteRole")
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(in.RoleName)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.inline) > 0 || len(r.attached) > 0 {
+		return nil, APIError("DeleteConflict", "Cannot delete entity, must delete policies first.")
+	}
+	delete(f.roles, aws.ToString(in.RoleName))
+	return finish(&iam.DeleteRoleOutput{}, nil, fault)
+}
+
+func (f *IAM) PutRolePolicy(ctx context.Context, in *iam.PutRolePolicyInput, _ ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error) {
+	fault, err := f.begin(ctx, "PutRolePolicy")
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(in.RoleName)
+	if err != nil {
+		return nil, err
+	}
+	if err := validPolicy(aws.ToString(in.PolicyDocument)); err != nil {
+		return nil, err
+	}
+	r.inline[aws.ToString(in.PolicyName)] = aws.ToString(in.PolicyDocument)
+	return finish(&iam.PutRolePolicyOutput{}, nil, fault)
+}
+
+func (f *IAM) GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, _ ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error) {
+	fault, err := f.begin(ctx, "GetRolePolicy")
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(in.RoleName)
+	if err != nil {
+		return nil, err
+	}
+	doc, ok := r.inline[aws.ToString(in.PolicyName)]
+	if !ok {
+		return nil, APIError("NoSuchEntity", "The role policy with name %s cannot be found.", aws.ToString(in.PolicyName))
+	}
+	return finish(&iam.GetRolePolicyOutput{RoleName: in.RoleName, PolicyName: in.PolicyName, PolicyDocument: encodePolicy(doc)}, nil, fault)
+}
+
+func (f *IAM) ListRolePolicies(ctx context.Context, in *iam.ListRolePoliciesInput, _ ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error) {
+	fault, err := f.begin(ctx, "ListRolePolicies")
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(in.RoleName)
+	if err != nil {
+		return nil, err
+	}
+	out := &iam.ListRolePoliciesOutput{}
+	for n := range r.inline {
+		out.PolicyNames = append(out.PolicyNames, n)
+	}
+	sort.Strings(out.PolicyNames)
+	return finish(out, nil, fault)
+}
+
+func (f *IAM) DeleteRolePolicy(ctx context.Context, in *iam.DeleteRolePolicyInput, _ ...func(*iam.Options)) (*iam.DeleteRolePolicyOutput, error) {
+	fault, err := f.begin(ctx, "DeleteRolePolicy")
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(in.RoleName)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := r.inline[aws.ToString(in.PolicyName)]; !ok {
+		return nil, APIError("NoSuchEntity", "The role policy with name %s cannot be found.", aws.ToString(in.PolicyName))
+	}
+	delete(r.inline, aws.ToString(in.PolicyName))
+	return finish(&iam.DeleteRolePolicyOutput{}, nil, fault)
+}
+
+// AttachRolePolicy attaches a managed policy (tests use it to play a user
+// who attached one by hand).
+func (f *IAM) AttachRolePolicy(ctx context.Context, in *iam.AttachRolePolicyInput, _ ...func(*iam.Options)) (*iam.AttachRolePolicyOutput, error) {
+	fault, err := f.begin(ctx, "AttachRolePolicy")
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(in.RoleName)
+	if err != nil {
+		return nil, err
+	}
+	arn := aws.ToString(in.PolicyArn)
+	r.attached[arn] = arn[strings.LastIndex(arn, "/")+1:]
+	return finish(&iam.AttachRolePolicyOutput{}, nil, fault)
+}
+
+func (f *IAM) ListAttachedRolePolicies(ctx context.Context, in *iam.ListAttachedRolePoliciesInput, _ ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error) {
+	fault, err := f.begin(ctx, "ListAttachedRolePolicies")
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(in.RoleName)
+	if err != nil {
+		return nil, err
+	}
+	out := &iam.ListAttachedRolePoliciesOutput{}
+	for arn, name := range r.attached {
+		out.AttachedPolicies = append(out.AttachedPolicies, types.AttachedPolicy{PolicyArn: aws.String(arn), PolicyName: aws.String(name)})
+	}
+	sort.Slice(out.AttachedPolicies, func(i, j int) bool {
+		return *out.AttachedPolicies[i].PolicyArn < *out.AttachedPolicies[j].PolicyArn
+	})
+	return finish(out, nil, fault)
+}
+
+func (f *IAM) DetachRolePolicy(ctx context.Context, in *iam.DetachRolePolicyInput, _ ...func(*iam.Options)) (*iam.DetachRolePolicyOutput, error) {
+	fault, err := f.begin(ctx, "DetachRolePolicy")
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, err := f.role(in.RoleName)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := r.attached[aws.ToString(in.PolicyArn)]; !ok {
+		return nil, APIError("NoSuchEntity", "Policy %s was not found.", aws.ToString(in.PolicyArn))
+	}
+	delete(r.attached, aws.ToString(in.PolicyArn))
+	return finish(&iam.DetachRolePolicyOutput{}, nil, fault)
+}
+
+// AddRole creates a role outside the tool (untagged), e.g. a lab's LabRole
+// trusted by service, and returns its ARN. It is not logged as a call.
+func (f *IAM) AddRole(name, service string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"` + service + `"},"Action":"sts:AssumeRole"}]}`
+	arn := "arn:aws:iam::" + Account + ":role/" + name
+	f.roles[name] = &fakeRole{trust: trust, inline: map[string]string{}, attached: map[string]string{},
+		role: types.Role{RoleName: aws.String(name), Path: aws.String("/"), Arn: aws.String(arn), RoleId: aws.String("AROA" + name), CreateDate: aws.Time(time.Now())}}
+	return arn
+}
+
+// RoleNames lists the roles, for assertions.
+func (f *IAM) RoleNames() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for n := range f.roles {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// InlinePolicy returns a role's inline policy document, for assertions.
+func (f *IAM) InlinePolicy(role, policy string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.roles[role]
+	if !ok {
+		return "", false
+	}
+	doc, ok := r.inline[policy]
+	return doc, ok
+}
+
+// lambdaCanAssume reports whether Lambda may assume the role with this ARN:
+// it exists, trusts lambda.amazonaws.com and has propagated. Each refusal of
+// a fresh role counts towards its propagation.
+func (f *IAM) lambdaCanAssume(arn string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.roles {
+		if aws.ToString(r.role.Arn) != arn {
+			continue
+		}
+		if !trusts(r.trust, "lambda.amazonaws.com") {
+			return false
+		}
+		if r.unassumable > 0 {
+			r.unassumable--
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+// trusts reports whether a trust policy lets service assume the role.
+func trusts(doc, service string) bool {
+	var p struct {
+		Statement []struct {
+			Effect    string
+			Action    stringOrList
+			Principal struct{ Service stringOrList }
+		}
+	}
+	if json.Unmarshal([]byte(doc), &p) != nil {
+		return false
+	}
+	for _, s := range p.Statement {
+		if s.Effect == "Allow" && s.Action.has("sts:AssumeRole") && s.Principal.Service.has(service) {
+			return true
+		}
+	}
+	return false
+}
+
+// stringOrList is an IAM policy field that may be one string or a list.
+type stringOrList []string
+
+func (s *stringOrList) UnmarshalJSON(b []byte) error {
+	var one string
+	if json.Unmarshal(b, &one) == nil {
+		*s = []string{one}
+		return nil
+	}
+	var many []string
+	err := json.Unmarshal(b, &many)
+	*s = many
+	return err
+}
+
+func (s stringOrList) has(v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
