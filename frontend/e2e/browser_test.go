@@ -20,25 +20,24 @@ import (
 // stepTimeout bounds each browser step; the whole scenario takes seconds.
 const stepTimeout = 10 * time.Second
 
-// chromiumPath finds the browser, or skips the test on a laptop without one.
-// With CI set a missing browser is a failure, never a skip.
+// chromiumPath finds the browser: CHROMIUM_PATH when set (and then only it),
+// else /usr/bin/chromium or chromium on PATH. Without one the test skips on a
+// laptop; with CI set a missing browser is a failure, never a skip.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
-	candidates := []string{os.Getenv("CHROMIUM_PATH"), "/usr/bin/chromium"}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			candidates = append(candidates, p)
-		}
+	candidates := []string{"/usr/bin/chromium"}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		candidates = append(candidates, p)
+	}
+	if p := os.Getenv("CHROMIUM_PATH"); p != "" {
+		candidates = []string{p}
 	}
 	for _, p := range candidates {
-		if p == "" {
-			continue
-		}
 		if info, err := os.Stat(p); err == nil && !info.IsDir() {
 			return p
 		}
 	}
-	msg := "no Chromium: set CHROMIUM_PATH or install it (apt-get install chromium)"
+	msg := fmt.Sprintf("no Chromium at %s: set CHROMIUM_PATH or install it (apt-get install chromium)", strings.Join(candidates, " or "))
 	if os.Getenv("CI") != "" {
 		t.Fatal(msg)
 	}

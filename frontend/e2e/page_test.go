@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,6 +56,14 @@ func TestPageAgainstRealBackend(t *testing.T) {
 	if todos := backendTodos(t, api); len(todos) != 2 || hasTitle(todos, "Write the release notes") {
 		t.Errorf("after the delete the backend has %+v", todos)
 	}
+
+	// The list is now stale: another client deletes a todo. Ticking it must
+	// show the API's own 404 message and drop the todo from the list.
+	deleteOnBackend(t, api, "Buy oat milk")
+	b.do(t, "ticking “Buy oat milk”, already deleted elsewhere", chromedp.Click(chromedp.JSPath(todoItem("Buy oat milk")+`.querySelector('.todo-check')`)))
+	b.waitFor(t, "the page shows the API's not-found message",
+		`document.getElementById('errors').textContent.includes('Could not update the todo: ') && document.getElementById('errors').textContent.includes('not found')`)
+	b.waitFor(t, "the stale todo leaves the list", `!`+todoItem("Buy oat milk"))
 
 	api.Stop(t)
 	b.do(t, "adding a todo with the backend stopped",
@@ -221,6 +231,29 @@ func wantBackendTodo(t *testing.T, api *backend, title, label string, completed 
 		}
 	}
 	t.Errorf("the backend has no todo %q", title)
+}
+
+func deleteOnBackend(t *testing.T, api *backend, title string) {
+	t.Helper()
+	for _, td := range backendTodos(t, api) {
+		if td.Title != title {
+			continue
+		}
+		req, err := http.NewRequest(http.MethodDelete, api.URL+"/todo/"+url.PathEscape(td.ID), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("deleting %q on the backend: %v", title, err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusNoContent && res.StatusCode != http.StatusOK {
+			t.Fatalf("deleting %q on the backend: status %d", title, res.StatusCode)
+		}
+		return
+	}
+	t.Fatalf("the backend has no todo %q to delete", title)
 }
 
 func hasTitle(todos []apiTodo, title string) bool {

@@ -83,6 +83,10 @@ export class TodoList {
       this.clear();
       this.announce(`“${this.find(id).title}” marked ${completed ? 'done' : 'not done'}.`);
     } catch (err) {
+      if (err.status === 404) {
+        // Someone else deleted it: the list was stale, so drop it here too.
+        this.todos = this.todos.filter((t) => t.id !== id);
+      }
       this.report('Could not update the todo', err);
     } finally {
       this.setBusy(li, false);
@@ -97,7 +101,9 @@ export class TodoList {
     const neighbour = li && (li.nextElementSibling || li.previousElementSibling);
     this.setBusy(li, true);
     try {
-      await this.api.deleteTodo(id);
+      await this.api.deleteTodo(id).catch((err) => {
+        if (err.status !== 404) throw err; // already gone is what we wanted
+      });
       this.todos = this.todos.filter((t) => t.id !== id);
       this.clear();
       this.render();
