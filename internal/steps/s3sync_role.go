@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -22,11 +23,15 @@ type syncRole struct {
 	own bool
 }
 
-// ensureSyncRole returns carousel.lambda_role_arn when set (e.g. a lab's
-// LabRole), else a role of the tool's own with least privilege on the bucket.
+// ensureSyncRole returns carousel.lambda_role_arn when set (an ARN, or the
+// name of a role in the account such as a lab's LabRole), else a role of the
+// tool's own with least privilege on the bucket.
 func ensureSyncRole(ctx context.Context, r *Run, c carousel) (syncRole, error) {
-	if arn := r.Cfg.Carousel.LambdaRoleARN; arn != "" {
-		return syncRole{arn: arn}, nil
+	if role := r.Cfg.Carousel.LambdaRoleARN; role != "" {
+		if !strings.HasPrefix(role, "arn:") {
+			role = "arn:" + c.partition + ":iam::" + c.account + ":role/" + role
+		}
+		return syncRole{arn: role}, nil
 	}
 	name := r.Name("carousel-sync-" + c.region)
 	trust := lambdaTrustPolicy()
