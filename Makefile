@@ -38,7 +38,7 @@ run-frontend: ## run the page on :8081 pointing at the local API
 	PORT=$${PORT:-8081} APIURL=$${APIURL:-http://localhost:8080} $(GO) run ./frontend
 
 run-local: ## backend on :8080 + frontend on :8081, Ctrl-C stops both
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	$(GO) run ./backend & \
 	PORT=8081 APIURL=http://localhost:8080 $(GO) run ./frontend & \
 	echo "open http://localhost:8081"; wait
