@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"time"
 
@@ -114,6 +115,9 @@ func findInstances(ctx context.Context, e *Env, tags awsx.Tags) ([]ec2types.Inst
 			out = append(out, res.Instances...)
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool {
+		return aws.ToTime(out[i].LaunchTime).Before(aws.ToTime(out[j].LaunchTime))
+	})
 	return out, nil
 }
 

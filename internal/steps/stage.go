@@ -48,11 +48,11 @@ type Registry []*Stage
 func Stages() Registry {
 	return Registry{
 		vpcStage(),
-		{Number: 2, Name: "security", Title: "security groups and frontend-1", Needs: []string{"vpc"}},
-		{Number: 3, Name: "frontend-lb", Title: "frontend AMI, frontend-2, target group and load balancer", Needs: []string{"vpc", "security"}},
-		{Number: 4, Name: "backend", Title: "backend-1, backend AMI, backend-2", Needs: []string{"vpc", "security"}},
+		securityStage(),
+		frontendLBStage(),
+		backendStage(),
 		rdsStage(),
-		{Number: 6, Name: "backend-lb", Title: "backend target group and load balancer", Needs: []string{"vpc", "security", "backend", "rds"}},
+		backendLBStage(),
 		{Number: 7, Name: "link", Title: "point the frontend at the backend", Needs: []string{"frontend-lb", "backend-lb"}},
 		{Number: 8, Name: "autoscaling", Title: "launch templates and auto scaling groups", Needs: []string{"link"}},
 		{Number: 9, Name: "s3-sync", Title: "carousel bucket and sync Lambda", Needs: nil},

@@ -60,6 +60,7 @@ func NewEC2(core *Core) *EC2 {
 		endpoints: map[string]*types.VpcEndpoint{},
 		sgs:       map[string]*types.SecurityGroup{},
 		tokens:    map[string]string{},
+		cmp:       newCompute(),
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 // compute is the fake EC2's security-group rules, instances, images and
-// snapshots. It is made on first use (EC2.compute) and guarded by EC2.mu.
+// snapshots, guarded by EC2.mu (but for the states mirror).
 type compute struct {
 	rules     map[string][]sgRule // by group id
 	instances map[string]*fakeInstance
@@ -25,6 +25,7 @@ type compute struct {
 	// show boot messages before the user data's markers appear.
 	consoleDelay int
 	bootFails    bool
+	ready        bool // seeded and registered (compute)
 
 	// states mirrors instance states for other fakes (ELBv2 health), which
 	// read it without the EC2 lock: a leaf lock, taken last.
@@ -32,12 +33,18 @@ type compute struct {
 	states   map[string]types.InstanceStateName
 }
 
-// compute returns the compute state, making it on first use. Callers hold f.mu.
+func newCompute() *compute {
+	return &compute{rules: map[string][]sgRule{}, instances: map[string]*fakeInstance{}, images: map[string]*fakeImage{},
+		snapshots: map[string]*types.Snapshot{}, pendingDescribes: 1, imagePendingDescribes: 1, consoleDelay: 1,
+		states: map[string]types.InstanceStateName{}}
+}
+
+// compute returns the compute state, seeding the public images and
+// registering instances as users of subnets and groups on first use.
+// Callers hold f.mu.
 func (f *EC2) compute() *compute {
-	if f.cmp == nil {
-		f.cmp = &compute{rules: map[string][]sgRule{}, instances: map[string]*fakeInstance{}, images: map[string]*fakeImage{},
-			snapshots: map[string]*types.Snapshot{}, pendingDescribes: 1, imagePendingDescribes: 1, consoleDelay: 1,
-			states: map[string]types.InstanceStateName{}}
+	if !f.cmp.ready {
+		f.cmp.ready = true
 		f.seedCanonicalImages()
 		// Instances use their subnet and security groups, as ENIs do in AWS.
 		f.users = append(f.users, f.instanceUsers)
@@ -82,9 +89,7 @@ func (f *EC2) setState(in *fakeInstance, s types.InstanceStateName) {
 // InstanceState returns an instance's state without taking the EC2 lock, so
 // other fakes (ELBv2 target health) may call it under their own lock.
 func (f *EC2) InstanceState(id string) (types.InstanceStateName, bool) {
-	f.mu.Lock()
-	c := f.compute()
-	f.mu.Unlock()
+	c := f.cmp
 	c.statesMu.Lock()
 	defer c.statesMu.Unlock()
 	s, ok := c.states[id]

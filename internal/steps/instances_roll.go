@@ -1,0 +1,242 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/myappctl/myappctl/internal/awsx"
+	"github.com/myappctl/myappctl/internal/state"
+)
+
+// rollInstances makes both stand-alone instances of a tier run with
+// settings, and (when tgARN is set) serve as healthy targets of that group.
+// It returns their ids, in member order.
+//
+// An instance whose config tag differs from settings.hash() is replaced,
+// one instance at a time: a new one is launched from the tier AMI, recorded
+// in its owner stage's state (and output) at once, registered, and waited
+// on until healthy; only then is the old one deregistered, drained and
+// terminated. So the group never loses its last healthy target. An instance
+// that already runs the settings is only registered; a missing one is
+// launched. Leftovers of an interrupted replacement are retired.
+//
+// Stage 6 runs the backend with the database this way; stage 7 (link)
+// gives the frontend its API URL with
+//
+//	rollInstances(ctx, r, &frontendTier, frontendSettings(apiURL), r.Output("frontend-lb", OutFrontendTGARN))
+//
+// and any stage that changes a tier's runtime settings should do the same.
+func rollInstances(ctx context.Context, r *Run, t *appTier, settings runtimeSettings, tgARN string) ([]string, error) {
+	if err := settings.validate(); err != nil {
+		return nil, fmt.Errorf("stage %s: %w", r.Stage.Name, err)
+	}
+	var ids, retired []string
+	for _, m := range t.Members {
+		id, old, err := rollMember(ctx, r, t, m, settings, tgARN)
+		if err != nil {
+			return nil, err
+		}
+		ids, retired = append(ids, id), append(retired, old...)
+	}
+	if tgARN != "" {
+		if err := waitHealthyTargets(ctx, r, tgARN, ids); err != nil {
+			return nil, err
+		}
+	}
+	if len(retired) > 0 && !r.DryRun {
+		if err := waitInstancesTerminated(ctx, r.Env, retired); err != nil {
+			return nil, &StageError{Stage: r.Stage.Name, Action: "wait for", Resource: "replaced instances", Err: err}
+		}
+	}
+	return ids, nil
+}
+
+// rollMember brings one member to settings; it returns the current id and
+// the ids of instances it terminated.
+func rollMember(ctx context.Context, r *Run, t *appTier, m tierMember, settings runtimeSettings, tgARN string) (string, []string, error) {
+	name, want := r.Name(m.Name), settings.hash()
+	live, err := findInstances(ctx, r.Env, awsx.Tags{awsx.TagStack: r.Cfg.Stack, awsx.TagName: name})
+	if err != nil {
+		return "", nil, &StageError{Stage: r.Stage.Name, Action: "find", Resource: instanceKind.Type + " " + name, Err: err}
+	}
+	cur := currentInstance(r, m, live)
+	var id string
+	switch {
+	case cur != nil && configOf(*cur) == want:
+		id = aws.ToString(cur.InstanceId)
+		if rec, _ := r.State.Resource(m.Owner, m.key()); rec.ID != id {
+			if err := recordMember(r, m, id, name); err != nil { // adopted by its Name tag
+				return "", nil, err
+			}
+		}
+	case newestWithConfig(live, want) != nil: // a replacement an interrupted run launched
+		id = aws.ToString(newestWithConfig(live, want).InstanceId)
+		r.Logf("resuming the replacement of %s with %s", name, id)
+		if err := recordMember(r, m, id, name); err != nil {
+			return "", nil, err
+		}
+	default:
+		if id, err = launchReplacement(ctx, r, t, m, cur, settings); err != nil {
+			return "", nil, err
+		}
+	}
+	if !isPlanned(id) && !r.DryRun {
+		if err := waitInstanceRunning(ctx, r, id, name); err != nil {
+			return "", nil, err
+		}
+	}
+	if tgARN != "" {
+		if err := ensureTargets(ctx, r, tgARN, t.Port, []string{id}); err != nil {
+			return "", nil, err
+		}
+		if err := waitHealthyTargets(ctx, r, tgARN, []string{id}); err != nil {
+			return "", nil, err
+		}
+	}
+	var retired []string
+	for _, in := range live {
+		if old := aws.ToString(in.InstanceId); old != id {
+			if err := retireInstance(ctx, r, tgARN, t.Port, name, in, want); err != nil {
+				return "", nil, err
+			}
+			retired = append(retired, old)
+		}
+	}
+	return id, retired, nil
+}
+
+// currentInstance is the member as its owner's state records it, else the
+// live instance with its Name tag (the oldest).
+func currentInstance(r *Run, m tierMember, live []ec2types.Instance) *ec2types.Instance {
+	rec, _ := r.State.Resource(m.Owner, m.key())
+	for i := range live {
+		if aws.ToString(live[i].InstanceId) == rec.ID {
+			return &live[i]
+		}
+	}
+	if len(live) > 0 {
+		return &live[0]
+	}
+	return nil
+}
+
+func configOf(in ec2types.Instance) string { return awsx.EC2TagMap(in.Tags)[tagConfig] }
+
+func newestWithConfig(live []ec2types.Instance, config string) *ec2types.Instance {
+	for i := len(live) - 1; i >= 0; i-- {
+		if configOf(live[i]) == config {
+			return &live[i]
+		}
+	}
+	return nil
+}
+
+// launchReplacement starts the member from the tier AMI with settings and
+// records it as the member in its owner's state before anything waits.
+func launchReplacement(ctx context.Context, r *Run, t *appTier, m tierMember, cur *ec2types.Instance, settings runtimeSettings) (string, error) {
+	name, want := r.Name(m.Name), settings.hash()
+	ami := r.Output(t.AMIStage, t.AMIOutput)
+	if ami == "" {
+		return "", fmt.Errorf("stage %s: the %s AMI is not in the state file: run `myappctl step %s` first", r.Stage.Name, t.Name, t.AMIStage)
+	}
+	detail := "from " + ami + ", config " + want
+	if cur != nil {
+		detail = fmt.Sprintf("replaces %s (config %s → %s), from %s", aws.ToString(cur.InstanceId), orNone(configOf(*cur)), want, ami)
+	}
+	key := "replace/" + m.Name + "/" + want
+	id := plannedID(m.key())
+	err := r.change("create", instanceKind.Type, name, detail, func() error {
+		token, err := r.clientToken(key)
+		if err != nil {
+			return err
+		}
+		userData, err := renderRuntimeUserData(t.Service, settings, defaultUserDataPaths())
+		if err != nil {
+			return err
+		}
+		if id, err = launchInstance(ctx, r, t, m, launch{token: token, image: ami, userData: userData, config: want, source: sourceAMI}); err != nil {
+			return err
+		}
+		if err := recordMember(r, m, id, name); err != nil {
+			return err
+		}
+		return r.clearToken(key)
+	})
+	return id, err
+}
+
+// recordMember makes id the member in its owner stage's state and output
+// (the owner may be another stage: instances belong to the tier's stages).
+func recordMember(r *Run, m tierMember, id, name string) error {
+	if r.DryRun {
+		return nil
+	}
+	if err := r.State.PutResource(m.Owner, state.Resource{Key: m.key(), Type: instanceKind.Type, ID: id, Name: name}); err != nil {
+		return err
+	}
+	return r.State.SetOutput(m.Owner, m.Output, id)
+}
+
+// retireInstance takes an old instance out of service: deregister it, let
+// its connections drain, terminate it.
+func retireInstance(ctx context.Context, r *Run, tgARN string, port int32, name string, in ec2types.Instance, want string) error {
+	id := aws.ToString(in.InstanceId)
+	if tgARN != "" && !isPlanned(tgARN) {
+		registered, err := targetRegistered(ctx, r, tgARN, id)
+		if err != nil {
+			return err
+		}
+		if registered {
+			err := r.change("modify", targetGroupKind.Type, arnName(tgARN), "deregister "+id+" (replaced)", func() error {
+				_, err := r.AWS.ELBV2.DeregisterTargets(ctx, &elbv2.DeregisterTargetsInput{TargetGroupArn: aws.String(tgARN),
+					Targets: []elbv2types.TargetDescription{{Id: aws.String(id), Port: aws.Int32(port)}}})
+				if err != nil {
+					return err
+				}
+				return waitTargetGone(ctx, r, tgARN, id)
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	detail := fmt.Sprintf("old instance %s (config %s, now %s)", id, orNone(configOf(in)), want)
+	return r.change("delete", instanceKind.Type, name, detail, func() error {
+		_, err := r.AWS.EC2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+		return err
+	})
+}
+
+func targetRegistered(ctx context.Context, r *Run, tgARN, id string) (bool, error) {
+	out, err := r.AWS.ELBV2.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tgARN)})
+	if err != nil {
+		return false, &StageError{Stage: r.Stage.Name, Action: "describe targets of", Resource: targetGroupKind.Type + " " + arnName(tgARN), Err: err}
+	}
+	return slices.ContainsFunc(out.TargetHealthDescriptions, func(d elbv2types.TargetHealthDescription) bool {
+		return aws.ToString(d.Target.Id) == id
+	}), nil
+}
+
+// waitTargetGone waits while a deregistered target drains (the group's
+// deregistration delay), so terminating it cuts no request.
+func waitTargetGone(ctx context.Context, r *Run, tgARN, id string) error {
+	spec := r.wait(id+" to drain from "+arnName(tgARN), 0, "check with `aws elbv2 describe-target-health --target-group-arn "+tgARN+"`")
+	return awsx.Poll(ctx, spec, func(ctx context.Context) (bool, string, error) {
+		registered, err := targetRegistered(ctx, r, tgARN, id)
+		return !registered, "draining", err
+	})
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
