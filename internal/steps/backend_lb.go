@@ -30,7 +30,7 @@ func backendLBStage() *Stage {
 func applyBackendLB(ctx context.Context, r *Run) error {
 	t := &backendTier
 	settings := backendSettings(r)
-	if r.Output("rds", "db_endpoint") == "" {
+	if r.Output("rds", OutDBEndpoint) == "" {
 		return fmt.Errorf("stage %s: stage rds has not written the database endpoint: run `myappctl step rds` first", r.Stage.Name)
 	}
 	tg, err := ensureTargetGroup(ctx, r, targetGroupSpec{Key: "target-group", Name: r.Name("backend-tg"),

@@ -30,12 +30,15 @@ const (
 type computeBed struct {
 	*testbed
 	binaries map[string][]byte
+	realRDS  bool // keep the real stage 5 (over the RDS fake)
 }
 
-func newComputeBed(t *testing.T) *computeBed {
+func newComputeBed(t *testing.T) *computeBed { return newComputeBedWith(t, false) }
+
+func newComputeBedWith(t *testing.T, realRDS bool) *computeBed {
 	t.Helper()
 	tb := newTestbed(t)
-	cb := &computeBed{testbed: tb, binaries: map[string][]byte{}}
+	cb := &computeBed{testbed: tb, binaries: map[string][]byte{}, realRDS: realRDS}
 	tb.cfg.ArtifactsDir = t.TempDir()
 	for _, svc := range []string{"myapp-frontend", "myapp-backend"} {
 		cb.writeBinary(svc, []byte("ELF "+svc+" v1"))
@@ -67,7 +70,7 @@ func (cb *computeBed) sha(svc string) string {
 func (cb *computeBed) stubRDS() {
 	cb.runner.Stages = cb.runner.Stages[:6]
 	for i, s := range cb.runner.Stages {
-		if s.Name != "rds" {
+		if s.Name != "rds" || cb.realRDS {
 			continue
 		}
 		cb.runner.Stages[i] = &Stage{Number: 5, Name: "rds", Title: "database (test stand-in)", Needs: []string{"vpc", "security"},

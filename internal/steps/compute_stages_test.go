@@ -381,3 +381,27 @@ func TestUpToBackendLBRunsOnlyWhatItNeeds(t *testing.T) {
 		t.Errorf("frontend-lb is %s", st)
 	}
 }
+
+func TestComputeStagesWithTheRealDatabaseStage(t *testing.T) {
+	cb := newComputeBedWith(t, true)
+	cb.up("")
+	st := cb.state()
+	endpoint, password := st.Output("rds", OutDBEndpoint), st.Secret("rds", SecretDBPassword)
+	if endpoint == "" || password == "" {
+		t.Fatalf("rds wrote endpoint %q", endpoint)
+	}
+	for _, out := range []string{OutBackend1ID, OutBackend2ID} {
+		ud, _ := cb.cloud.EC2.InstanceUserData(st.Output("backend", out))
+		if !strings.Contains(ud, `DBURL="`+endpoint+`"`) || !strings.Contains(ud, "DBPASSWORD="+envFileQuote(password)) {
+			t.Errorf("%s does not run with the database", out)
+		}
+	}
+	cb.reload()
+	cb.cloud.ResetCalls()
+	cb.up("")
+	if m := cb.cloud.MutatingCalls(); len(m) != 0 {
+		t.Errorf("second up made %v", m)
+	}
+	cb.destroy()
+	cb.assertNothingLeft()
+}

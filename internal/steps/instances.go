@@ -82,12 +82,12 @@ func frontendSettings(apiURL string) runtimeSettings {
 // backend runs on SQLite), the carousel once stage s3-sync did.
 func backendSettings(r *Run) runtimeSettings {
 	s := runtimeSettings{{"PORT", fmt.Sprint(backendTier.Port)}}
-	if endpoint := r.Output("rds", "db_endpoint"); endpoint != "" {
-		s = append(s, envVar{"DBURL", endpoint}, envVar{"DBPORT", r.Output("rds", "db_port")},
-			envVar{"DBUSER", r.Output("rds", "db_username")}, envVar{"DBPASSWORD", r.State.Secret("rds", "db_password")},
-			envVar{"DBDATABASE", r.Output("rds", "db_name")})
+	if endpoint := r.Output("rds", OutDBEndpoint); endpoint != "" {
+		s = append(s, envVar{"DBURL", endpoint}, envVar{"DBPORT", r.Output("rds", OutDBPort)},
+			envVar{"DBUSER", r.Output("rds", OutDBUsername)}, envVar{"DBPASSWORD", r.State.Secret("rds", SecretDBPassword)},
+			envVar{"DBDATABASE", r.Output("rds", OutDBName)})
 	}
-	if u := r.Output("s3-sync", "carousel_url"); u != "" {
+	if u := r.Output("s3-sync", OutCarouselURL); u != "" {
 		s = append(s, envVar{"CAROUSEL_URL", u})
 	}
 	return s
