@@ -55,7 +55,7 @@ func Stages() Registry {
 		backendLBStage(),
 		{Number: 7, Name: "link", Title: "point the frontend at the backend", Needs: []string{"frontend-lb", "backend-lb"}},
 		{Number: 8, Name: "autoscaling", Title: "launch templates and auto scaling groups", Needs: []string{"link"}},
-		{Number: 9, Name: "s3-sync", Title: "carousel bucket and sync Lambda", Needs: nil},
+		s3SyncStage(),
 	}
 }
 
