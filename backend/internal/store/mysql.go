@@ -91,7 +91,7 @@ func OpenMySQL(ctx context.Context, c MySQLConfig) (*SQL, error) {
 	db.SetConnMaxIdleTime(time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connect to MySQL at %s: %w", c, classify(err))
+		return nil, fmt.Errorf("connect to MySQL at %s: %w", c, err)
 	}
 	s, err := newSQL(ctx, db, mysqlDialect)
 	if err != nil {

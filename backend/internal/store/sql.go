@@ -34,7 +34,7 @@ const todoColumns = `id, title, label, completed, created_at, updated_at`
 func newSQL(ctx context.Context, db *sql.DB, d dialect) (*SQL, error) {
 	for _, stmt := range d.schema {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			return nil, fmt.Errorf("create %s table: %w", d.name, classify(err))
+			return nil, fmt.Errorf("create %s table: %w", d.name, err)
 		}
 	}
 	return &SQL{db: db, dialect: d}, nil
