@@ -46,12 +46,16 @@ type apiServer struct {
 type serverOptions struct {
 	carouselURL string
 	corsOrigin  string
+	discardLogs bool // format log lines as in production but drop them (benchmarks)
 }
 
 func newServer(tb testing.TB, s store.Store, opts serverOptions) *apiServer {
 	tb.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if opts.discardLogs {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	fallback, err := carousel.Parse(data.CarrouselJSON())
 	if err != nil {
 		tb.Fatal(err)
