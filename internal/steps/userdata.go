@@ -78,16 +78,22 @@ type artifactRef struct {
 // temporary directory).
 type userDataPaths struct {
 	BinDir, UnitDir, ConfigDir string
-	service                    string
+	// InstanceIDFile holds the id of the instance cloud-init runs on.
+	InstanceIDFile string
+	service        string
 }
 
 func defaultUserDataPaths() userDataPaths {
-	return userDataPaths{BinDir: "/usr/local/bin", UnitDir: "/etc/systemd/system", ConfigDir: "/etc/myapp"}
+	return userDataPaths{BinDir: "/usr/local/bin", UnitDir: "/etc/systemd/system", ConfigDir: "/etc/myapp",
+		InstanceIDFile: "/var/lib/cloud/data/instance-id"}
 }
 
 func (p userDataPaths) Binary() string  { return p.BinDir + "/" + p.service }
 func (p userDataPaths) Unit() string    { return p.UnitDir + "/" + p.service + ".service" }
 func (p userDataPaths) EnvFile() string { return p.ConfigDir + "/" + p.service + ".env" }
+
+// Stamp records which instance the settings were written on.
+func (p userDataPaths) Stamp() string { return p.ConfigDir + "/" + p.service + ".instance" }
 
 // userDataInput is what the templates render.
 type userDataInput struct {

@@ -83,7 +83,9 @@ func newSandbox(t *testing.T, download []byte) *sandbox {
 	t.Helper()
 	dir := t.TempDir()
 	sb := &sandbox{t: t, dir: dir, log: filepath.Join(dir, "calls.log"),
-		paths: userDataPaths{BinDir: filepath.Join(dir, "bin"), UnitDir: filepath.Join(dir, "units"), ConfigDir: filepath.Join(dir, "etc", "myapp")}}
+		paths: userDataPaths{BinDir: filepath.Join(dir, "bin"), UnitDir: filepath.Join(dir, "units"), ConfigDir: filepath.Join(dir, "etc", "myapp"),
+			InstanceIDFile: filepath.Join(dir, "instance-id")}}
+	must(t, os.WriteFile(sb.paths.InstanceIDFile, []byte("i-0123456789abcdef0\n"), 0o644))
 	stubs := filepath.Join(dir, "stubs")
 	payload := filepath.Join(dir, "payload")
 	must(t, os.MkdirAll(stubs, 0o755))
@@ -143,9 +145,17 @@ func TestBootstrapInstallsVerifiesAndConfiguresTheService(t *testing.T) {
 		t.Errorf("binary mode: %v", st)
 	}
 	unit, _ := os.ReadFile(filepath.Join(sb.paths.UnitDir, "myapp-backend.service"))
-	for _, want := range []string{"Restart=always", "EnvironmentFile=" + filepath.Join(sb.paths.ConfigDir, "myapp-backend.env"), "ExecStart=" + bin, "WantedBy=multi-user.target"} {
+	stamp := filepath.Join(sb.paths.ConfigDir, "myapp-backend.instance")
+	for _, want := range []string{"Restart=always", "EnvironmentFile=" + filepath.Join(sb.paths.ConfigDir, "myapp-backend.env"), "ExecStart=" + bin, "WantedBy=multi-user.target",
+		"ExecStartPre=+/bin/sh -c 'cmp -s " + stamp + " " + sb.paths.InstanceIDFile + "'"} {
 		if !strings.Contains(string(unit), want) {
 			t.Errorf("unit lacks %q:\n%s", want, unit)
+		}
+	}
+	if analyze, err := exec.LookPath("systemd-analyze"); err == nil {
+		out, err := exec.Command(analyze, "verify", "--man=no", filepath.Join(sb.paths.UnitDir, "myapp-backend.service")).CombinedOutput()
+		if err != nil || len(out) > 0 {
+			t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 		}
 	}
 	envFile := filepath.Join(sb.paths.ConfigDir, "myapp-backend.env")
@@ -198,6 +208,9 @@ func TestRuntimeScriptOnlyRewritesSettingsAndRestarts(t *testing.T) {
 		t.Fatalf("%v\n%s\n%s", err, sb.stdout, sb.stderr)
 	}
 	checkEnvFile(t, filepath.Join(sb.paths.ConfigDir, "myapp-frontend.env"), settings)
+	if got, _ := os.ReadFile(filepath.Join(sb.paths.ConfigDir, "myapp-frontend.instance")); string(got) != "i-0123456789abcdef0\n" {
+		t.Errorf("instance stamp %q: the service would not start", got)
+	}
 	if calls := sb.calls(); strings.Contains(calls, "curl") || !strings.Contains(calls, "systemctl restart myapp-frontend.service") {
 		t.Errorf("calls:\n%s", calls)
 	}
