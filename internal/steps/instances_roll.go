@@ -61,31 +61,14 @@ func rollInstances(ctx context.Context, r *Run, t *appTier, settings runtimeSett
 // rollMember brings one member to settings; it returns the current id and
 // the ids of instances it terminated.
 func rollMember(ctx context.Context, r *Run, t *appTier, m tierMember, settings runtimeSettings, tgARN string) (string, []string, error) {
-	name, want := r.Name(m.Name), settings.hash()
+	name := r.Name(m.Name)
 	live, err := findInstances(ctx, r.Env, awsx.Tags{awsx.TagStack: r.Cfg.Stack, awsx.TagName: name})
 	if err != nil {
 		return "", nil, &StageError{Stage: r.Stage.Name, Action: "find", Resource: instanceKind.Type + " " + name, Err: err}
 	}
-	cur := currentInstance(r, m, live)
-	var id string
-	switch {
-	case cur != nil && configOf(*cur) == want:
-		id = aws.ToString(cur.InstanceId)
-		if rec, _ := r.State.Resource(m.Owner, m.key()); rec.ID != id {
-			if err := recordMember(r, m, id, name); err != nil { // adopted by its Name tag
-				return "", nil, err
-			}
-		}
-	case newestWithConfig(live, want) != nil: // a replacement an interrupted run launched
-		id = aws.ToString(newestWithConfig(live, want).InstanceId)
-		r.Logf("resuming the replacement of %s with %s", name, id)
-		if err := recordMember(r, m, id, name); err != nil {
-			return "", nil, err
-		}
-	default:
-		if id, err = launchReplacement(ctx, r, t, m, cur, settings); err != nil {
-			return "", nil, err
-		}
+	id, err := memberWithSettings(ctx, r, t, m, live, settings)
+	if err != nil {
+		return "", nil, err
 	}
 	if !isPlanned(id) && !r.DryRun {
 		if err := waitInstanceRunning(ctx, r, id, name); err != nil {
@@ -103,13 +86,34 @@ func rollMember(ctx context.Context, r *Run, t *appTier, m tierMember, settings 
 	var retired []string
 	for _, in := range live {
 		if old := aws.ToString(in.InstanceId); old != id {
-			if err := retireInstance(ctx, r, tgARN, t.Port, name, in, want); err != nil {
+			if err := retireInstance(ctx, r, tgARN, t.Port, name, in, settings.hash()); err != nil {
 				return "", nil, err
 			}
 			retired = append(retired, old)
 		}
 	}
 	return id, retired, nil
+}
+
+// memberWithSettings returns the member's instance that runs settings: the
+// current one when its config tag matches, else a replacement an
+// interrupted run launched, else a new one.
+func memberWithSettings(ctx context.Context, r *Run, t *appTier, m tierMember, live []ec2types.Instance, settings runtimeSettings) (string, error) {
+	name, want := r.Name(m.Name), settings.hash()
+	cur := currentInstance(r, m, live)
+	if cur != nil && configOf(*cur) == want {
+		id := aws.ToString(cur.InstanceId)
+		if rec, _ := r.State.Resource(m.Owner, m.key()); rec.ID != id { // adopted by its Name tag
+			return id, recordMember(r, m, id, name)
+		}
+		return id, nil
+	}
+	if resumed := newestWithConfig(live, want); resumed != nil {
+		id := aws.ToString(resumed.InstanceId)
+		r.Logf("resuming the replacement of %s with %s", name, id)
+		return id, recordMember(r, m, id, name)
+	}
+	return launchReplacement(ctx, r, t, m, cur, settings)
 }
 
 // currentInstance is the member as its owner's state records it, else the
