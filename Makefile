@@ -31,8 +31,8 @@ lint: ## go vet + gofmt check
 bench: ## backend benchmarks against MySQL (TEST_MYSQL_DSN) and SQLite
 	$(GO) test -run '^$$' -bench . -benchmem ./backend/...
 
-run-backend: ## run the todo API on :8080 (SQLite unless DBURL is set)
-	$(GO) run ./backend
+run-backend: ## run the todo API on :8080 (SQLite in backend/todo.db unless DBURL is set)
+	SQLITE_PATH=$${SQLITE_PATH:-backend/todo.db} $(GO) run ./backend
 
 run-frontend: ## run the page on :8081 pointing at the local API
 	PORT=$${PORT:-8081} APIURL=$${APIURL:-http://localhost:8080} $(GO) run ./frontend
