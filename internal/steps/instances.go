@@ -245,8 +245,13 @@ func waitInstanceReady(ctx context.Context, r *Run, id, name, service string) er
 	}
 	spec := r.wait(name+" ("+id+") to finish installing "+service, 0,
 		"read its console with `aws ec2 get-console-output --instance-id "+id+" --output text` (cloud-init logs are in /var/log/cloud-init-output.log)")
+	latest := true // Nitro instances show the console as it is; others only refresh it now and then
 	err = awsx.Poll(ctx, spec, func(ctx context.Context) (bool, string, error) {
-		out, err := r.AWS.EC2.GetConsoleOutput(ctx, &ec2.GetConsoleOutputInput{InstanceId: aws.String(id)})
+		out, err := r.AWS.EC2.GetConsoleOutput(ctx, &ec2.GetConsoleOutputInput{InstanceId: aws.String(id), Latest: aws.Bool(latest)})
+		if err != nil && latest && awsx.ErrorCode(err) != "" && !awsx.IsNotFound(err) {
+			latest = false // not a Nitro instance (t2): ask for the buffered output
+			out, err = r.AWS.EC2.GetConsoleOutput(ctx, &ec2.GetConsoleOutputInput{InstanceId: aws.String(id)})
+		}
 		if err != nil {
 			return false, "", err
 		}

@@ -268,6 +268,10 @@ func (f *EC2) GetConsoleOutput(ctx context.Context, in *ec2.GetConsoleOutputInpu
 	if !ok {
 		return nil, APIError("InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", id)
 	}
+	// Like AWS for Xen types (t2): the latest output needs the Nitro System.
+	if aws.ToBool(in.Latest) && strings.HasPrefix(string(fi.inst.InstanceType), "t2.") {
+		return nil, APIError("UnsupportedOperation", "The instance type %s does not support the Latest option", fi.inst.InstanceType)
+	}
 	out := &ec2.GetConsoleOutputOutput{InstanceId: aws.String(id), Timestamp: aws.Time(time.Now())}
 	if fi.inst.State.Name != types.InstanceStateNameRunning {
 		return finish(out, nil, fault)
