@@ -62,6 +62,9 @@ type Options struct {
 // gracefully. With MySQL it listens at once and connects in the background, so
 // /health answers 503 with the reason until the database is reachable.
 func Run(ctx context.Context, opts Options) error {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
 	if opts.Retry == (store.Retry{}) {
 		opts.Retry = store.DefaultRetry
 	}
@@ -74,14 +77,14 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer db.Close()
-	return serve(ctx, opts, opts.Config, db)
+	return serve(ctx, opts, db)
 }
 
 // serve runs the HTTP server on db until ctx ends, then shuts it down,
 // letting in-flight requests finish within opts.ShutdownTimeout.
-func serve(ctx context.Context, opts Options, cfg config.Config, db store.Store) error {
+func serve(ctx context.Context, opts Options, db store.Store) error {
 	log := opts.Logger
-	handler, err := newHandler(cfg, db, log)
+	handler, err := newHandler(opts.Config, db, log)
 	if err != nil {
 		opts.Listener.Close()
 		return err

@@ -192,8 +192,10 @@ func startRun(t *testing.T, s store.Store) (base string, cancel context.CancelFu
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
 	go func() {
-		errc <- serve(ctx, Options{Listener: ln, Logger: slog.New(slog.DiscardHandler), ShutdownTimeout: 5 * time.Second},
-			config.Config{CORSOrigin: "*", CarouselTTL: time.Second}, s)
+		errc <- serve(ctx, Options{
+			Config:   config.Config{CORSOrigin: "*", CarouselTTL: time.Second},
+			Listener: ln, Logger: slog.New(slog.DiscardHandler), ShutdownTimeout: 5 * time.Second,
+		}, s)
 	}()
 	return "http://" + ln.Addr().String(), cancel, errc
 }

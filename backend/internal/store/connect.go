@@ -20,12 +20,12 @@ type Retry struct {
 var DefaultRetry = Retry{Initial: 500 * time.Millisecond, Max: 30 * time.Second, AttemptTimeout: 15 * time.Second}
 
 // Delay returns the wait after the given failed attempt (1-based).
-func (b Retry) Delay(attempt int) time.Duration {
-	d := b.Initial
-	for i := 1; i < attempt && d < b.Max; i++ {
+func (r Retry) Delay(attempt int) time.Duration {
+	d := r.Initial
+	for i := 1; i < attempt && d < r.Max; i++ {
 		d *= 2
 	}
-	return min(d, b.Max)
+	return min(d, r.Max)
 }
 
 // Opener makes one attempt at connecting to the database.
@@ -44,19 +44,19 @@ type Connecting struct {
 	done   chan struct{} // closed when the connect loop has ended
 }
 
-// ConnectInBackground calls open until it succeeds or ctx ends, waiting per b
+// ConnectInBackground calls open until it succeeds or ctx ends, waiting per retry
 // between attempts and logging each failure. It returns at once.
-func ConnectInBackground(ctx context.Context, open Opener, b Retry, log *slog.Logger) *Connecting {
+func ConnectInBackground(ctx context.Context, open Opener, retry Retry, log *slog.Logger) *Connecting {
 	ctx, cancel := context.WithCancel(ctx)
 	c := &Connecting{cancel: cancel, done: make(chan struct{})}
-	go c.loop(ctx, open, b, log)
+	go c.loop(ctx, open, retry, log)
 	return c
 }
 
-func (c *Connecting) loop(ctx context.Context, open Opener, b Retry, log *slog.Logger) {
+func (c *Connecting) loop(ctx context.Context, open Opener, retry Retry, log *slog.Logger) {
 	defer close(c.done)
 	for attempt := 1; ; attempt++ {
-		attemptCtx, cancel := context.WithTimeout(ctx, b.AttemptTimeout)
+		attemptCtx, cancel := context.WithTimeout(ctx, retry.AttemptTimeout)
 		s, err := open(attemptCtx)
 		cancel()
 		if err == nil {
@@ -66,7 +66,7 @@ func (c *Connecting) loop(ctx context.Context, open Opener, b Retry, log *slog.L
 			log.Info("database connected", "attempt", attempt)
 			return
 		}
-		delay := b.Delay(attempt)
+		delay := retry.Delay(attempt)
 		c.mu.Lock()
 		c.lastErr, c.attempts = err, attempt
 		c.mu.Unlock()

@@ -40,9 +40,6 @@ func newSQL(ctx context.Context, db *sql.DB, d dialect) (*SQL, error) {
 	return &SQL{db: db, dialect: d}, nil
 }
 
-// DB exposes the underlying pool, for tests and diagnostics.
-func (s *SQL) DB() *sql.DB { return s.db }
-
 // Close closes the pool; later calls report ErrUnavailable.
 func (s *SQL) Close() error {
 	s.closed.Store(true)
