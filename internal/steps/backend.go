@@ -27,7 +27,10 @@ func backendStage() *Stage {
 // backend-lb gives it the database), bakes the AMI, launches backend-2.
 func applyBackend(ctx context.Context, r *Run) error {
 	t := &backendTier
-	settings := backendSettings(r)
+	settings, err := backendSettings(ctx, r)
+	if err != nil {
+		return err
+	}
 	backend1, err := ensureSourceInstance(ctx, r, t, settings)
 	if err != nil {
 		return err

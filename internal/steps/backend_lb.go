@@ -29,7 +29,10 @@ func backendLBStage() *Stage {
 // and waits until they are healthy targets.
 func applyBackendLB(ctx context.Context, r *Run) error {
 	t := &backendTier
-	settings := backendSettings(r)
+	settings, err := backendSettings(ctx, r)
+	if err != nil {
+		return err
+	}
 	if r.Output("rds", OutDBEndpoint) == "" {
 		return fmt.Errorf("stage %s: stage rds has not written the database endpoint: run `myappctl step rds` first", r.Stage.Name)
 	}

@@ -122,9 +122,13 @@ func TestComputeStagesConvergeFromScratch(t *testing.T) {
 }
 
 // backendSettingsFor are the backend settings once stage rds has run.
+// testCarouselURL is the carousel index of stack myapp in the fake account:
+// known from the start, whether or not stage s3-sync has run.
+const testCarouselURL = "https://carrousel-myapp-" + fakeaws.Account + ".s3.amazonaws.com/carrousel/carrousel.json"
+
 func backendSettingsFor(endpoint string) runtimeSettings {
 	return runtimeSettings{{"PORT", "8090"}, {"DBURL", endpoint}, {"DBPORT", "3306"}, {"DBUSER", "root"},
-		{"DBPASSWORD", testDBPassword}, {"DBDATABASE", "todo"}}
+		{"DBPASSWORD", testDBPassword}, {"DBDATABASE", "todo"}, {"CAROUSEL_URL", testCarouselURL}}
 }
 
 func TestComputeSecondUpMakesNoMutatingCall(t *testing.T) {
@@ -239,8 +243,8 @@ func TestSettingsChangeRollsTheBackendKeepingAHealthyTarget(t *testing.T) {
 	old := []string{st.Output("backend", OutBackend1ID), st.Output("backend", OutBackend2ID)}
 	tg := st.Output("backend-lb", OutBackendTGARN)
 	guard := cb.guardServing(func() string { return tg })
-	// Stage 9 publishes the carousel: the backend must learn CAROUSEL_URL.
-	must(t, st.SetOutput("s3-sync", "carousel_url", "https://carrousel-myapp.s3.amazonaws.com/carrousel/carrousel.json"))
+	// The database password changes (a reset): the backend must learn it.
+	must(t, st.SetSecret("rds", SecretDBPassword, "a-new-password"))
 	res := cb.step("backend-lb")
 	var actions []string
 	for _, c := range res.Changes {

@@ -77,20 +77,22 @@ func frontendSettings(apiURL string) runtimeSettings {
 	return runtimeSettings{{"PORT", "80"}, {"APIURL", apiURL}}
 }
 
-// backendSettings are the backend's runtime settings from what the state
-// file knows: the database once stage rds wrote it (without DBURL the
-// backend runs on SQLite), the carousel once stage s3-sync did.
-func backendSettings(r *Run) runtimeSettings {
+// backendSettings are the backend's runtime settings: the database once
+// stage rds wrote it (without DBURL the backend runs on SQLite), and the
+// carousel index URL, which follows from the configuration and account
+// whether or not stage s3-sync has run yet.
+func backendSettings(ctx context.Context, r *Run) (runtimeSettings, error) {
 	s := runtimeSettings{{"PORT", fmt.Sprint(backendTier.Port)}}
 	if endpoint := r.Output("rds", OutDBEndpoint); endpoint != "" {
 		s = append(s, envVar{"DBURL", endpoint}, envVar{"DBPORT", r.Output("rds", OutDBPort)},
 			envVar{"DBUSER", r.Output("rds", OutDBUsername)}, envVar{"DBPASSWORD", r.State.Secret("rds", SecretDBPassword)},
 			envVar{"DBDATABASE", r.Output("rds", OutDBName)})
 	}
-	if u := r.Output("s3-sync", OutCarouselURL); u != "" {
-		s = append(s, envVar{"CAROUSEL_URL", u})
+	u, err := carouselIndexURL(ctx, r.Env)
+	if err != nil {
+		return nil, &StageError{Stage: r.Stage.Name, Action: "name", Resource: "carousel bucket", Err: err}
 	}
-	return s
+	return append(s, envVar{"CAROUSEL_URL", u}), nil
 }
 
 // ensureSourceInstance makes the tier's first instance: plain Ubuntu whose

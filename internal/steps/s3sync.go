@@ -48,14 +48,9 @@ type carousel struct {
 }
 
 func newCarousel(ctx context.Context, r *Run) (carousel, error) {
-	account, err := r.AccountID(ctx)
+	c, err := carouselOf(ctx, r.Env)
 	if err != nil {
-		return carousel{}, err
-	}
-	c := carousel{bucket: r.Cfg.Carousel.Bucket, function: r.Name(r.Cfg.Carousel.FunctionName),
-		account: account, region: r.Cfg.Region, partition: partitionOf(r.Cfg.Region)}
-	if c.bucket == "" {
-		c.bucket = "carrousel-" + r.Cfg.Stack + "-" + account
+		return c, err
 	}
 	for key, want := range map[string]string{"bucket": c.bucket, "function": c.function} {
 		if rec, ok := r.State.Resource(r.Stage.Name, key); ok && rec.ID != want {
@@ -67,6 +62,32 @@ func newCarousel(ctx context.Context, r *Run) (carousel, error) {
 		return c, fmt.Errorf("stage %s: function name %q is longer than Lambda's 64 characters: shorten carousel.function_name or the stack name", r.Stage.Name, c.function)
 	}
 	return c, nil
+}
+
+// carouselOf names the carousel of the configured stack and account. The
+// names depend only on configuration and the account, so the backend stages
+// know the carousel URL before stage 9 has run (the backend falls back to its
+// bundled images until the index exists).
+func carouselOf(ctx context.Context, e *Env) (carousel, error) {
+	account, err := e.AccountID(ctx)
+	if err != nil {
+		return carousel{}, err
+	}
+	c := carousel{bucket: e.Cfg.Carousel.Bucket, function: e.Cfg.Name(e.Cfg.Carousel.FunctionName),
+		account: account, region: e.Cfg.Region, partition: partitionOf(e.Cfg.Region)}
+	if c.bucket == "" {
+		c.bucket = "carrousel-" + e.Cfg.Stack + "-" + account
+	}
+	return c, nil
+}
+
+// carouselIndexURL is the public URL of the carousel index (CAROUSEL_URL).
+func carouselIndexURL(ctx context.Context, e *Env) (string, error) {
+	c, err := carouselOf(ctx, e)
+	if err != nil {
+		return "", err
+	}
+	return c.publicURL(carouselIndexKey), nil
 }
 
 // partitionOf is the ARN partition of a region.
