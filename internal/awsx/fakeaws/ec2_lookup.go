@@ -3,7 +3,7 @@ package fakeaws
 import "github.com/aws/aws-sdk-go-v2/aws"
 
 // Read helpers other fakes use to check what they are given (a load
-// balancer's subnets and security groups), without a logged API call.
+// balancer's or a database's subnets and security groups), without a logged API call.
 // They take the EC2 lock: callers must not hold their own lock meanwhile
 // if EC2 may call back into them (AddUsers checks run under the EC2 lock).
 

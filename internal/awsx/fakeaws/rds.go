@@ -97,7 +97,7 @@ func (f *RDS) usersOf(kind, id string) string {
 func (f *RDS) placeSubnets(ids []string) (vpc string, subnets []rdstypes.Subnet, err error) {
 	zones := map[string]bool{}
 	for _, id := range ids {
-		zone, v, ok := f.ec2.rdsSubnetPlacement(id)
+		zone, v, ok := f.ec2.SubnetZone(id)
 		if !ok {
 			return "", nil, APIError("InvalidSubnet", "Some input subnets in :[%s] are invalid.", strings.Join(ids, ", "))
 		}

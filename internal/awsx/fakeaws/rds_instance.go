@@ -73,7 +73,7 @@ func (f *RDS) securityGroupVPCs(ids []string) (map[string]string, error) {
 		if !strings.HasPrefix(id, "sg-") {
 			return nil, APIError("InvalidParameterValue", "Invalid security group, groupId= %s", id)
 		}
-		if vpc, ok := f.ec2.rdsSecurityGroupVPC(id); ok {
+		if vpc, ok := f.ec2.SecurityGroupVPC(id); ok {
 			out[id] = vpc
 		}
 	}
