@@ -9,6 +9,7 @@ import (
 
 	"github.com/myappctl/myappctl/backend/internal/carousel"
 	"github.com/myappctl/myappctl/backend/internal/store"
+	"github.com/myappctl/myappctl/internal/httpserve"
 )
 
 // Limits on what clients may send.
@@ -67,6 +68,6 @@ func New(opts Options) (http.Handler, error) {
 	var h http.Handler = mux
 	h = recoverPanics(h, opts.Logger)
 	h = cors(h, opts.CORSOrigin)
-	h = logRequests(h, opts.Logger)
+	h = httpserve.LogRequests(opts.Logger, "/health", h)
 	return h, nil
 }

@@ -126,7 +126,7 @@ func TestRequestLog(t *testing.T) {
 	srv.do(t, "POST", "/todo", `{"title":"logged"}`)
 	srv.do(t, "GET", "/health", "")
 	logs := srv.logs.String()
-	for _, want := range []string{"level=INFO msg=request method=POST path=/todo status=201 duration=", "level=DEBUG msg=request method=GET path=/health status=200"} {
+	for _, want := range []string{"level=INFO msg=request method=POST path=/todo status=201 bytes=", "level=DEBUG msg=request method=GET path=/health status=200"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %q:\n%s", want, logs)
 		}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 
 	"github.com/myappctl/myappctl/frontend/web"
+	"github.com/myappctl/myappctl/internal/httpserve"
 )
 
 // Cache policies. The page itself is revalidated on every load so a new deploy
@@ -69,7 +70,7 @@ func New(cfg Config) (*Server, error) {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Server{apiURL: apiURL, configJSON: configJSON, assets: assets}
-	s.handler = logRequests(logger, securityHeaders(contentSecurityPolicy(apiURL), s.routes()))
+	s.handler = httpserve.LogRequests(logger, "/healthz", securityHeaders(contentSecurityPolicy(apiURL), s.routes()))
 	return s, nil
 }
 
