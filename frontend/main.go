@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/myappctl/myappctl/frontend/internal/server"
+	"github.com/myappctl/myappctl/internal/httpserve"
 )
 
 func main() {
@@ -41,5 +42,5 @@ func run(ctx context.Context, logger *slog.Logger) error {
 		return err
 	}
 	logger.Info("frontend listening", "addr", ln.Addr().String(), "apiUrl", srv.APIURL())
-	return server.Serve(ctx, ln, srv, logger)
+	return httpserve.Serve(ctx, ln, srv, logger, server.ShutdownTimeout)
 }

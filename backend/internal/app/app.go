@@ -4,7 +4,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"github.com/myappctl/myappctl/backend/internal/carousel"
 	"github.com/myappctl/myappctl/backend/internal/config"
 	"github.com/myappctl/myappctl/backend/internal/store"
+	"github.com/myappctl/myappctl/internal/httpserve"
 )
 
 // Exit codes of Main.
@@ -89,35 +89,7 @@ func serve(ctx context.Context, opts Options, db store.Store) error {
 		opts.Listener.Close()
 		return err
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		// Longer than the load balancer's 60s idle timeout, so it never reuses a connection we just closed.
-		IdleTimeout: 120 * time.Second,
-		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(opts.Listener) }()
-	log.Info("listening", "addr", opts.Listener.Addr().String())
-
-	select {
-	case err := <-serveErr:
-		return fmt.Errorf("serve HTTP: %w", err)
-	case <-ctx.Done():
-	}
-	log.Info("shutting down: finishing in-flight requests", "timeout", opts.ShutdownTimeout)
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shut down HTTP server: %w", err)
-	}
-	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve HTTP: %w", err)
-	}
-	log.Info("stopped")
-	return nil
+	return httpserve.Serve(ctx, opts.Listener, handler, log, opts.ShutdownTimeout)
 }
 
 // storeCloser is a Store the app closes on shutdown.
