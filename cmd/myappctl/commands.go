@@ -20,12 +20,9 @@ recreated or repaired. After a failure or Ctrl-C, run up again to resume.`,
   myappctl up --stack dev --region eu-west-1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := open(cmd.Context(), cmd, g, d, true)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			return app.Up(cmd.Context(), s, opts, g.output, cmd.OutOrStdout())
+			return withSession(cmd, g, d, true, func(s *app.Session) error {
+				return app.Up(cmd.Context(), s, opts, g.output, cmd.OutOrStdout())
+			})
 		},
 	}
 	cmd.Flags().StringVar(&opts.To, "to", "", "stop after this stage (name or number)")
@@ -40,12 +37,9 @@ func newStepCmd(g *globals, d deps) *cobra.Command {
   myappctl step 1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := open(cmd.Context(), cmd, g, d, true)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			return app.Step(cmd.Context(), s, args[0], g.output, cmd.OutOrStdout())
+			return withSession(cmd, g, d, true, func(s *app.Session) error {
+				return app.Step(cmd.Context(), s, args[0], g.output, cmd.OutOrStdout())
+			})
 		},
 	}
 }
@@ -58,12 +52,9 @@ func newPlanCmd(g *globals, d deps) *cobra.Command {
   myappctl plan --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := open(cmd.Context(), cmd, g, d, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			return app.Plan(cmd.Context(), s, g.output, cmd.OutOrStdout())
+			return withSession(cmd, g, d, false, func(s *app.Session) error {
+				return app.Plan(cmd.Context(), s, g.output, cmd.OutOrStdout())
+			})
 		},
 	}
 }
@@ -77,12 +68,9 @@ func newStatusCmd(g *globals, d deps) *cobra.Command {
   myappctl status --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := open(cmd.Context(), cmd, g, d, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			return app.Status(cmd.Context(), s, showSecrets, g.output, cmd.OutOrStdout())
+			return withSession(cmd, g, d, false, func(s *app.Session) error {
+				return app.Status(cmd.Context(), s, showSecrets, g.output, cmd.OutOrStdout())
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print secrets (the database password) instead of masking them")
@@ -101,13 +89,10 @@ stack tag, and ends by listing anything it could not delete. It asks first unles
   myappctl destroy --yes --stack dev`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := open(cmd.Context(), cmd, g, d, true)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			return app.Destroy(cmd.Context(), s, app.DestroyOptions{Yes: yes, Interactive: d.interactive, In: d.stdin, Prompt: cmd.ErrOrStderr()},
-				g.output, cmd.OutOrStdout())
+			return withSession(cmd, g, d, true, func(s *app.Session) error {
+				return app.Destroy(cmd.Context(), s, app.DestroyOptions{Yes: yes, Interactive: d.interactive, In: d.stdin, Prompt: cmd.ErrOrStderr()},
+					g.output, cmd.OutOrStdout())
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")

@@ -60,6 +60,17 @@ MYAPP_* environment variables (MYAPP_REGION, MYAPP_VPC_CIDR, ...) and flags; fla
 	return root
 }
 
+// withSession opens the session (taking the state lock when asked), runs
+// fn, and always releases the lock.
+func withSession(cmd *cobra.Command, g *globals, d deps, lock bool, fn func(*app.Session) error) error {
+	s, err := open(cmd.Context(), cmd, g, d, lock)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return fn(s)
+}
+
 // open loads and validates the configuration, then opens the session.
 func open(ctx context.Context, cmd *cobra.Command, g *globals, d deps, lock bool) (*app.Session, error) {
 	if err := app.CheckOutput(g.output); err != nil {
