@@ -4,19 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/myappctl/myappctl/internal/app"
 	"github.com/myappctl/myappctl/internal/awsx"
@@ -27,59 +29,73 @@ import (
 
 // TestEndpointURLSendsRealSDKRequests runs the real command tree with the
 // real client factory (app.AWSClients: default credential chain, SDK
-// clients, --endpoint-url) against the wire server over a fake account, so
-// EC2 and STS calls are real signed SDK requests over HTTP.
+// clients, --endpoint-url) against the wire server over a fake account:
+// every AWS call of up, status, a second up and destroy is a real signed
+// SDK request over HTTP, in each service's own protocol (EC2 Query, AWS
+// Query, REST-XML, REST-JSON); no in-process fake is mixed in.
 func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
 	start := time.Now()
 	cloud := fakeaws.New()
+	// As in the stage tests: a target is healthy while its instance runs.
+	cloud.ELBV2.HealthOf = func(_, id string) (elbv2types.TargetHealthStateEnum, string) {
+		if s, ok := cloud.EC2.InstanceState(id); ok && s != ec2types.InstanceStateNameRunning {
+			return elbv2types.TargetHealthStateEnumUnhealthy, string(elbv2types.TargetHealthReasonEnumInvalidState)
+		}
+		return "", ""
+	}
 	handler := wire.NewServer(cloud)
 	var mu sync.Mutex
 	requests := map[string]int{} // by signed service
+	var failures []string        // 5xx answers and requests no operation matched
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		handler.ServeHTTP(rec, r)
 		mu.Lock()
-		requests[wire.SignedService(r)]++
-		mu.Unlock()
-		handler.ServeHTTP(w, r)
+		defer mu.Unlock()
+		service := wire.SignedService(r)
+		requests[service]++
+		if rec.status >= 500 || rec.Header().Get("X-Amzn-Errortype") == "UnknownOperationException" || strings.Contains(rec.body.String(), "<Code>InvalidAction</Code>") ||
+			strings.Contains(rec.body.String(), "<Code>NotImplemented</Code>") {
+			failures = append(failures, service+" "+r.Method+" "+r.URL.RequestURI()+": "+rec.body.String())
+		}
 	}))
 	defer srv.Close()
 	counted := func() map[string]int {
 		mu.Lock()
 		defer mu.Unlock()
-		out := map[string]int{}
-		for k, v := range requests {
-			out[k] = v
-		}
-		return out
+		return maps.Clone(requests)
 	}
 
-	// Credentials from the environment only: no shared files, no IMDS.
+	// The app binaries the compute stages and the Lambda upload.
+	artifacts := t.TempDir()
+	for _, name := range []string{"myapp-backend", "myapp-frontend", "bootstrap"} {
+		if err := os.WriteFile(filepath.Join(artifacts, name), []byte("ELF "+name+" v1"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Credentials from the environment only: no shared files, no IMDS, no
+	// per-service endpoints; the short waits of newCLI.
 	nowhere := filepath.Join(t.TempDir(), "nonexistent")
-	for k, v := range map[string]string{
+	env := map[string]string{
 		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "",
 		"AWS_CONFIG_FILE": nowhere, "AWS_SHARED_CREDENTIALS_FILE": nowhere, "AWS_PROFILE": "", "AWS_DEFAULT_PROFILE": "",
-		"AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_ENDPOINT_URL": "", "AWS_ENDPOINT_URL_EC2": "", "AWS_ENDPOINT_URL_STS": "",
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CA_BUNDLE": "",
+		"AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_ENDPOINT_URL": "", "AWS_EC2_METADATA_DISABLED": "true", "AWS_CA_BUNDLE": "",
 		"MYAPP_WAIT_POLL_INTERVAL": "5ms", "MYAPP_WAIT_TIMEOUT": "2s", "MYAPP_WAIT_DESTROY_TIMEOUT": "3s",
-	} {
+		"MYAPP_ARTIFACTS_DIR": artifacts,
+	}
+	for _, svc := range []string{"EC2", "STS", "S3", "RDS", "LAMBDA", "IAM", "ELASTIC_LOAD_BALANCING_V2", "AUTO_SCALING"} {
+		env["AWS_ENDPOINT_URL_"+svc] = ""
+	}
+	for k, v := range env {
 		t.Setenv(k, v)
 	}
 
-	// The wire server speaks EC2 and STS. Destroy and status also sweep the
-	// stages of other services (S3, RDS, Lambda, IAM, ELBv2: other
-	// protocols), which use the same account's fakes in-process.
 	clients := func(ctx context.Context, cfg *config.Config, verbose bool) (*awsx.Clients, error) {
-		real, err := app.AWSClients(ctx, cfg, verbose)
+		c, err := app.AWSClients(ctx, cfg, verbose)
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := real.EC2.(*ec2.Client); !ok {
-			t.Fatalf("EC2 client is %T, not the SDK's", real.EC2)
-		}
-		if _, ok := real.STS.(*sts.Client); !ok {
-			t.Fatalf("STS client is %T, not the SDK's", real.STS)
-		}
-		c := cloud.Clients()
-		c.EC2, c.STS = real.EC2, real.STS
+		checkSDKClients(t, c)
 		return c, nil
 	}
 	statePath := filepath.Join(t.TempDir(), "myapp.json")
@@ -95,111 +111,210 @@ func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
 		}
 		return out.String()
 	}
-	ctx := context.Background()
-
-	// step vpc builds the documented network.
-	if out := run("step", "vpc"); !strings.Contains(out, "vpc          changed") || !strings.Contains(out, "+ create ec2:vpc MyApp-VPC") {
-		t.Errorf("step vpc:\n%s", out)
-	}
-	got := cloud.EC2.Count()
-	for kind, want := range map[string]int{"vpc": 1, "subnet": 6, "igw": 1, "vpce": 1, "rtb": 3} { // rtb: 2 of ours + the VPC's main one
-		if got[kind] != want {
-			t.Errorf("%d %s, want %d", got[kind], kind, want)
+	statusOf := func() []stageStatus {
+		t.Helper()
+		var st struct{ Stages []stageStatus }
+		if err := json.Unmarshal([]byte(run("status", "--output", "json")), &st); err != nil {
+			t.Fatal(err)
 		}
-	}
-	vpcs, _ := cloud.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
-	if len(vpcs.Vpcs) != 1 || awsx.EC2TagMap(vpcs.Vpcs[0].Tags)[awsx.TagStack] != "myapp" {
-		t.Fatalf("vpcs = %+v", vpcs.Vpcs)
-	}
-	vpcID := aws.ToString(vpcs.Vpcs[0].VpcId)
-	stackFilter := []ec2types.Filter{awsx.EC2Filter("tag:"+awsx.TagStack, "myapp")}
-	subnets, _ := cloud.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: stackFilter})
-	rtbs, _ := cloud.EC2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: stackFilter})
-	if len(subnets.Subnets) != 6 || len(rtbs.RouteTables) != 2 {
-		t.Errorf("%d tagged subnets, %d tagged route tables; want 6 and 2", len(subnets.Subnets), len(rtbs.RouteTables))
-	}
-	var tagged []string
-	for _, r := range rtbs.RouteTables {
-		tagged = append(tagged, aws.ToString(r.RouteTableId))
-	}
-	igws, _ := cloud.EC2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: stackFilter})
-	if len(igws.InternetGateways) != 1 || len(igws.InternetGateways[0].Attachments) != 1 || aws.ToString(igws.InternetGateways[0].Attachments[0].VpcId) != vpcID {
-		t.Errorf("internet gateways = %+v", igws.InternetGateways)
-	}
-	eps, _ := cloud.EC2.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{Filters: stackFilter})
-	if len(eps.VpcEndpoints) != 1 || aws.ToString(eps.VpcEndpoints[0].ServiceName) != "com.amazonaws.us-east-1.s3" ||
-		eps.VpcEndpoints[0].VpcEndpointType != ec2types.VpcEndpointTypeGateway || !sameSet(eps.VpcEndpoints[0].RouteTableIds, tagged) {
-		t.Errorf("endpoints = %+v (tagged route tables %v)", eps.VpcEndpoints, tagged)
-	}
-	if counted()["ec2"] < 20 {
-		t.Errorf("EC2 requests over HTTP: %v", counted())
+		return st.Stages
 	}
 
-	// status: every resource exists, as seen over HTTP.
-	var status struct {
-		Stages []struct {
-			Name      string
-			Status    string
-			Resources []struct{ Type, Name, ID, Live string }
+	// up builds every implemented stage: `up` when all are, else `up --to`
+	// the last one before the first gap, then `step` for those it left out
+	// (not needed by that one, or after the gap).
+	var implemented []string
+	gapAt, last := "", ""
+	for _, st := range statusOf() {
+		if !st.Implemented && gapAt == "" {
+			gapAt = st.Name
+		}
+		if st.Implemented {
+			implemented = append(implemented, st.Name)
+			if gapAt == "" {
+				last = st.Name
+			}
 		}
 	}
-	before := counted()["ec2"]
-	if err := json.Unmarshal([]byte(run("status", "--output", "json")), &status); err != nil {
-		t.Fatal(err)
+	if len(implemented) < 7 {
+		t.Fatalf("implemented stages: %v", implemented)
 	}
-	if len(status.Stages) == 0 || status.Stages[0].Name != "vpc" || status.Stages[0].Status != "complete" || len(status.Stages[0].Resources) != 11 {
-		t.Fatalf("status = %+v", status)
+	var stepped []string
+	upAll := func() string {
+		t.Helper()
+		if gapAt == "" {
+			return run("up")
+		}
+		out := run("up", "--to", last)
+		if stepped == nil {
+			for _, st := range statusOf() {
+				if st.Implemented && st.Status != "complete" {
+					stepped = append(stepped, st.Name)
+				}
+			}
+		}
+		for _, name := range stepped {
+			out += run("step", name)
+		}
+		return out
 	}
-	for _, st := range status.Stages {
+	out := upAll()
+	for _, name := range implemented {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\s+changed \d+:`).MatchString(out) {
+			t.Errorf("up did not build stage %s:\n%s", name, out)
+		}
+	}
+	if strings.Contains(out, "failed") {
+		t.Errorf("up:\n%s", out)
+	}
+	if n := cloud.EC2.ComputeCount()["instance"]; n == 0 {
+		t.Errorf("no instances after up: %v", cloud.EC2.ComputeCount())
+	}
+	if len(cloud.S3.BucketNames()) == 0 || len(cloud.Lambda.FunctionNames()) != 1 || len(cloud.IAM.RoleNames()) != 1 || cloud.RDS.Count()["db-instance"] != 1 {
+		t.Errorf("after up: buckets %v, functions %v, roles %v, rds %v", cloud.S3.BucketNames(), cloud.Lambda.FunctionNames(), cloud.IAM.RoleNames(), cloud.RDS.Count())
+	}
+
+	// status: every resource exists and nothing drifted, as seen over HTTP.
+	before := counted()
+	for _, st := range statusOf() {
+		if !st.Implemented {
+			continue
+		}
+		if st.Status != "complete" || len(st.Drift) > 0 || st.DriftError != "" {
+			t.Errorf("stage %s: status %q, drift %s %s", st.Name, st.Status, st.Drift, st.DriftError)
+		}
 		for _, r := range st.Resources {
 			if r.Live != "exists" {
 				t.Errorf("stage %s: %s %s %s is %q", st.Name, r.Type, r.Name, r.ID, r.Live)
 			}
 		}
 	}
-	if counted()["ec2"] == before {
-		t.Error("status made no EC2 request over HTTP")
+	for _, service := range []string{"ec2", "s3", "rds", "lambda", "iam", "elasticloadbalancing"} {
+		if counted()[service] == before[service] {
+			t.Errorf("status made no %s request over HTTP", service)
+		}
 	}
 
 	// A second run finds everything and changes nothing.
 	cloud.ResetCalls()
-	before = counted()["ec2"]
-	if out := run("step", "vpc"); !strings.Contains(out, "vpc          up to date") {
-		t.Errorf("second step vpc:\n%s", out)
+	before = counted()
+	out = upAll()
+	for _, name := range implemented {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\s+up to date$`).MatchString(out) {
+			t.Errorf("second up: stage %s is not up to date:\n%s", name, out)
+		}
 	}
 	if m := cloud.MutatingCalls(); len(m) != 0 {
-		t.Errorf("second step mutated: %v", m)
+		t.Errorf("second up mutated: %v", m)
 	}
-	if len(cloud.Calls()) == 0 || counted()["ec2"]-before < len(cloud.Calls())-1 {
-		t.Errorf("second step: %d fake calls, %d EC2 requests", len(cloud.Calls()), counted()["ec2"]-before)
+	sent := 0
+	for service, n := range counted() {
+		sent += n - before[service]
+	}
+	if calls := len(cloud.Calls()); calls == 0 || sent != calls {
+		t.Errorf("second up: %d fake calls, %d requests over HTTP", calls, sent)
 	}
 
-	// destroy removes everything.
-	if out := run("destroy", "--yes"); !strings.Contains(out, "deleted 11 resource(s)") || !strings.Contains(out, "stack myapp is gone") {
+	// destroy removes everything, in every fake.
+	if out := run("destroy", "--yes"); !strings.Contains(out, "stack myapp is gone") {
 		t.Errorf("destroy:\n%s", out)
 	}
-	for kind, n := range cloud.EC2.Count() {
-		if n != 0 {
-			t.Errorf("%d %s left after destroy", n, kind)
+	v := reflect.ValueOf(cloud).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if f.Kind() != reflect.Pointer || f.IsNil() || !v.Type().Field(i).IsExported() {
+			continue
 		}
+		for _, method := range []string{"Count", "ComputeCount"} {
+			if m := f.MethodByName(method); m.IsValid() && m.Type().NumIn() == 0 {
+				if counts, ok := m.Call(nil)[0].Interface().(map[string]int); ok {
+					for kind, n := range counts {
+						if n != 0 {
+							t.Errorf("%d %s left in %s after destroy", n, kind, v.Type().Field(i).Name)
+						}
+					}
+				}
+			}
+		}
+	}
+	if b, fns, roles := cloud.S3.BucketNames(), cloud.Lambda.FunctionNames(), cloud.IAM.RoleNames(); len(b)+len(fns)+len(roles) != 0 {
+		t.Errorf("left after destroy: buckets %v, functions %v, roles %v", b, fns, roles)
 	}
 
-	// Only the services the wire server speaks were asked for, and every
-	// request was one it answered.
-	for service := range counted() {
-		if !slices.Contains([]string{"ec2", "sts"}, service) {
-			t.Errorf("requests for service %q: %v", service, counted())
+	// Every service was asked over HTTP, only ones the server speaks, and
+	// every request was one it knew.
+	got := counted()
+	for _, service := range []string{"ec2", "sts", "s3", "rds", "lambda", "iam", "elasticloadbalancing"} {
+		if got[service] == 0 {
+			t.Errorf("no %s requests over HTTP: %v", service, got)
 		}
 	}
-	t.Logf("requests over HTTP by service: %v", counted())
-	if d := time.Since(start); d > 5*time.Second {
+	served := handler.(*wire.Server).Services()
+	for service := range got {
+		if !slices.Contains(served, service) {
+			t.Errorf("requests for service %q, which the server does not speak: %v", service, got)
+		}
+	}
+	mu.Lock()
+	for _, f := range failures {
+		t.Errorf("unanswered request: %.400s", f)
+	}
+	mu.Unlock()
+	t.Logf("requests over HTTP by service: %v", got)
+	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("took %v", d)
 	}
 }
 
-func sameSet(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
+type stageStatus struct {
+	Name        string
+	Status      string
+	Implemented bool
+	Resources   []struct{ Type, Name, ID, Live string }
+	Drift       []any
+	DriftError  string
+}
+
+// checkSDKClients fails unless every client is the SDK's (or, for the
+// presigner, built on it): none is an in-process fake.
+func checkSDKClients(t *testing.T, c *awsx.Clients) {
+	t.Helper()
+	v := reflect.ValueOf(c).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		name := v.Type().Field(i).Name
+		if f.Kind() != reflect.Interface {
+			continue
+		}
+		if f.IsNil() {
+			t.Errorf("client %s is not set", name)
+			continue
+		}
+		pkg := reflect.Indirect(f.Elem()).Type().PkgPath()
+		if strings.Contains(pkg, "fakeaws") || !strings.HasPrefix(pkg, "github.com/aws/aws-sdk-go-v2/service/") && pkg != reflect.TypeFor[awsx.Clients]().PkgPath() {
+			t.Errorf("client %s is a %s from %s, not the SDK's", name, f.Elem().Type(), pkg)
+		}
+	}
+}
+
+// statusRecorder keeps a response's status and body.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	if r.body.Len() < 4096 {
+		r.body.Write(b)
+	}
+	return r.ResponseWriter.Write(b)
 }

@@ -33,6 +33,7 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"net/url"
 	"reflect"
 	"slices"
@@ -43,12 +44,8 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go/middleware"
 	smithytime "github.com/aws/smithy-go/time"
-
-	"github.com/myappctl/myappctl/internal/awsx/fakeaws"
 )
 
 const ec2Namespace = "http://ec2.amazonaws.com/doc/2016-11-15/"
@@ -65,12 +62,6 @@ var ec2Protocol = newProtocol("ec2", "item", ec2Candidates,
 		return []byte(xml.Header + "<Response><Errors><Error>" + element("Code", escape(code)) + element("Message", escape(message)) +
 			"</Error></Errors>" + element("RequestID", requestID) + "</Response>")
 	})
-
-func newEC2Service(f *fakeaws.EC2) *queryService {
-	client := ec2.New(ec2.Options{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}, HTTPClient: probeTransport{},
-		Retryer: aws.NopRetryer{}, BaseEndpoint: aws.String("http://probe.invalid")})
-	return &queryService{proto: ec2Protocol, fake: reflect.ValueOf(f), client: reflect.ValueOf(client)}
-}
 
 // ec2Candidates are the element names tried for an output field: the
 // regular lowerCamel ones (lists: tagSet for Tags, instancesSet, …) and the
@@ -121,7 +112,17 @@ var ec2Irregular = map[string][]string{
 	"DnsServers":            {"dnsServer"},
 	"VpcAttachments":        {"attachments"},
 	"VpcAttachment":         {"attachment"},
+	"LicenseSpecifications": {"licenseSet"},
+	"Groups":                {"groupSet"},
 }
+
+// ec2IrregularMembers are list entry elements of the EC2 deserializers
+// that are neither item nor the singular of the list (field → names).
+var ec2IrregularMembers = map[string][]string{
+	"Groups": {"groupId"}, // LaunchTemplateInstanceNetworkInterfaceSpecification.groupSet
+}
+
+func init() { ec2Protocol.irregularMembers = ec2IrregularMembers }
 
 func lowerFirst(s string) string {
 	if s == "" {
@@ -156,6 +157,9 @@ type protocol struct {
 	candidates func(f reflect.StructField, list bool) []string
 	response   func(action, requestID string, body []byte) []byte
 	errorBody  func(code, message, requestID string, server bool) []byte
+	// irregularMembers are list entry elements that do not follow from the
+	// list's field name (field → names).
+	irregularMembers map[string][]string
 
 	mu      sync.RWMutex
 	learned map[reflect.Type]error          // by input type: operation learned (or why it failed)
@@ -305,7 +309,7 @@ func (p *protocol) learnStruct(op *operation, in reflect.Value, t reflect.Type, 
 		list := isList(sf.Type)
 		members := []string{""}
 		if list {
-			members = dedupe(append([]string{p.listMember, "item", "member"}, singulars(lowerFirst(sf.Name))...))
+			members = dedupe(append(append([]string{p.listMember, "item", "member"}, singulars(lowerFirst(sf.Name))...), p.irregularMembers[sf.Name]...))
 		}
 	search:
 		for _, name := range dedupe(p.candidates(sf, list)) {
@@ -425,7 +429,19 @@ type filler struct {
 	markers map[string][]pathStep // leaf value as serialized → its path
 	flags   [][]pathStep          // bool leaves in fill order
 	off     int                   // index of the bool left false; all others are true (-1: none)
+	rest    bool                  // also fill maps and io.Reader payloads (REST protocols)
+	only    []int                 // the top-level fields to fill (nil: all)
+	empties [][]pathStep          // structs without fields (REST), which hold no marker
+	enums   bool                  // enums get their first known value, not a marker
 }
+
+// A pathStep into a map: typ is the map type, field one of these.
+const (
+	mapValue = 0
+	mapKey   = 1
+)
+
+var readerType = reflect.TypeFor[io.Reader]()
 
 // build returns a *t with every field set.
 func (f *filler) build(t reflect.Type) reflect.Value {
@@ -433,7 +449,13 @@ func (f *filler) build(t reflect.Type) reflect.Value {
 		f.markers = map[string][]pathStep{}
 	}
 	v := reflect.New(t)
-	f.fill(v.Elem(), nil, map[reflect.Type]bool{})
+	if f.only == nil {
+		f.fill(v.Elem(), nil, map[reflect.Type]bool{})
+		return v
+	}
+	for _, i := range f.only {
+		f.fill(v.Elem().Field(i), []pathStep{{t, i}}, map[reflect.Type]bool{t: true})
+	}
 	return v
 }
 
@@ -446,11 +468,14 @@ func (f *filler) fill(v reflect.Value, path []pathStep, open map[reflect.Type]bo
 		tm := time.Unix(1_000_000_000+int64(f.n), 0).UTC()
 		v.Set(reflect.ValueOf(tm))
 		f.mark(smithytime.FormatDateTime(tm), path)
+		f.mark(smithytime.FormatHTTPDate(tm), path)
+		f.mark(strconv.FormatInt(tm.Unix(), 10), path)
 		return
 	}
 	if len(path) > 40 {
 		return
 	}
+	step := func(st pathStep) []pathStep { return append(path[:len(path):len(path)], st) }
 	switch t.Kind() {
 	case reflect.Pointer:
 		if open[t.Elem()] {
@@ -465,10 +490,15 @@ func (f *filler) fill(v reflect.Value, path []pathStep, open map[reflect.Type]bo
 		}
 		open[t] = true
 		defer delete(open, t)
+		empty := true
 		for i := range t.NumField() {
 			if wireField(t.Field(i)) {
-				f.fill(v.Field(i), append(path[:len(path):len(path)], pathStep{t, i}), open)
+				empty = false
+				f.fill(v.Field(i), step(pathStep{t, i}), open)
 			}
+		}
+		if empty && f.rest {
+			f.empties = append(f.empties, path)
 		}
 	case reflect.Slice:
 		f.n++
@@ -476,14 +506,40 @@ func (f *filler) fill(v reflect.Value, path []pathStep, open map[reflect.Type]bo
 			b := fmt.Appendf(nil, "blob%d", f.n)
 			v.Set(reflect.ValueOf(b).Convert(t))
 			f.mark(base64.StdEncoding.EncodeToString(b), path)
+			f.mark(string(b), path) // a raw payload
 			return
 		}
 		s := reflect.MakeSlice(t, 1, 1)
-		f.fill(s.Index(0), append(path[:len(path):len(path)], pathStep{}), open)
+		f.fill(s.Index(0), step(pathStep{}), open)
 		v.Set(s)
+	case reflect.Map:
+		if !f.rest || t.Key().Kind() != reflect.String {
+			return
+		}
+		f.n++
+		key := reflect.New(t.Key()).Elem()
+		key.SetString(fmt.Sprintf("m%dx", f.n))
+		f.mark(key.String(), step(pathStep{t, mapKey}))
+		val := reflect.New(t.Elem()).Elem()
+		f.fill(val, step(pathStep{t, mapValue}), open)
+		m := reflect.MakeMap(t)
+		m.SetMapIndex(key, val)
+		v.Set(m)
+	case reflect.Interface:
+		if f.rest && t == readerType {
+			f.n++
+			s := fmt.Sprintf("m%dx", f.n)
+			v.Set(reflect.ValueOf(strings.NewReader(s)))
+			f.mark(s, path)
+		}
 	case reflect.String:
 		f.n++
 		s := fmt.Sprintf("m%dx", f.n)
+		if values := v.MethodByName("Values"); f.enums && values.IsValid() && values.Type().NumIn() == 0 && values.Type().NumOut() == 1 {
+			if known := values.Call(nil)[0]; known.Kind() == reflect.Slice && known.Len() > 0 {
+				s = known.Index(0).String()
+			}
+		}
 		v.SetString(s)
 		f.mark(s, path)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:

@@ -5,14 +5,25 @@
 // exactly as against AWS.
 //
 // Requests are routed by the service named in their SigV4 credential scope
-// (Credential=AKID/<date>/<region>/<service>/aws4_request): "ec2" speaks the
-// EC2 Query protocol (ec2query.go), "sts" the AWS Query protocol
-// (stsquery.go). The Action names a method of the fake, called by
-// reflection; any method the fake implements with the SDK's signature is
-// served. Field names on the wire are learned from the SDK itself (see
-// ec2query.go), not hand-written. Anything else — an unknown service or
-// action, a method the fake does not implement — gets a proper AWS error
-// response, never a panic.
+// (Credential=AKID/<date>/<region>/<service>/aws4_request), each to the
+// fake of the Cloud that implements that service's operations
+// (services.go):
+//
+//   - "ec2": the EC2 Query protocol (ec2query.go);
+//   - "sts", "elasticloadbalancing", "rds", "iam", "autoscaling": the AWS
+//     Query protocol (awsquery.go); the Action names a method of the fake;
+//   - "s3": REST-XML, path-style (s3.go), and "lambda": REST-JSON
+//     (lambda.go): method, path and query keys name the operation (rest.go).
+//
+// Fakes are called by reflection; any method a fake implements with the
+// SDK's signature is served. Names on the wire are learned from the SDK
+// itself, by serializing probe inputs and offering probe responses to its
+// deserializers (ec2query.go, rest_learn.go), not hand-written. Anything
+// else — an unknown service or operation, a method the fake does not
+// implement — gets a proper AWS error response, never a panic; errors of
+// the fakes keep their AWS code, with the HTTP status each protocol uses
+// (S3 404 NoSuchBucket, a bare 404 for HEAD; Lambda's from the SDK's error
+// shapes).
 package wire
 
 import (
@@ -39,17 +50,18 @@ import (
 
 // Server is the HTTP face of one fake account.
 type Server struct {
-	services map[string]*queryService // by SigV4 service name
+	services map[string]handler // by SigV4 service name
 }
 
-// NewServer returns a handler serving c's EC2 and STS fakes.
+// NewServer returns a handler serving every fake of c that implements
+// operations of a service in serviceDefs (services.go).
 func NewServer(c *fakeaws.Cloud) http.Handler {
-	s := &Server{services: map[string]*queryService{}}
-	if c.EC2 != nil {
-		s.services["ec2"] = newEC2Service(c.EC2)
-	}
-	if c.STS != nil {
-		s.services["sts"] = newSTSService(c.STS)
+	s := &Server{services: map[string]handler{}}
+	cloud := reflect.ValueOf(c)
+	for _, d := range serviceDefs {
+		if fake := fakeFor(cloud, reflect.ValueOf(d.client)); fake.IsValid() {
+			s.services[d.name] = d.handle(fake)
+		}
 	}
 	return s
 }
@@ -282,16 +294,28 @@ func escape(s string) string {
 	return b.String()
 }
 
-// probeTransport is the HTTP client of the SDK clients the codec learns
+// probeTransport is the HTTP client of the SDK clients the codecs learn
 // names from: it records the serialized request and answers with a canned
-// body, without any network. Each call carries its *probe in the context.
+// response, without any network. Each call carries its *probe in the context.
 type probeTransport struct{}
 
 type probeKey struct{}
 
 type probe struct {
-	form     url.Values // the request the SDK serialized
-	response []byte     // the 200 body to answer with; nil fails the call
+	form url.Values // the request the SDK serialized, as a form (query protocols)
+	req  *sentRequest
+
+	response []byte      // the body to answer with; nil (and no status) fails the call
+	status   int         // the status to answer with; 0 means 200
+	header   http.Header // headers to answer with
+}
+
+// sentRequest is a request the SDK serialized.
+type sentRequest struct {
+	method string
+	url    *url.URL
+	header http.Header
+	body   []byte
 }
 
 var errProbeDone = errors.New("wire: probe request captured")
@@ -301,13 +325,26 @@ func (probeTransport) Do(req *http.Request) (*http.Response, error) {
 	if p == nil {
 		return nil, errors.New("wire: probe client used outside a probe")
 	}
+	var body []byte
 	if req.Body != nil {
-		body, _ := io.ReadAll(req.Body)
+		body, _ = io.ReadAll(req.Body)
 		p.form, _ = url.ParseQuery(string(body))
 	}
-	if p.response == nil {
+	p.req = &sentRequest{method: req.Method, url: req.URL, header: req.Header.Clone(), body: body}
+	if req.ContentLength > 0 {
+		p.req.header.Set("Content-Length", fmt.Sprint(req.ContentLength))
+	}
+	if p.response == nil && p.status == 0 {
 		return nil, errProbeDone
 	}
-	return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{"Content-Type": {"text/xml"}}, Body: io.NopCloser(bytes.NewReader(p.response)), ContentLength: int64(len(p.response)), Request: req}, nil
+	status := p.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	header := http.Header{"Content-Type": {"text/xml"}}
+	for k, v := range p.header {
+		header[k] = v
+	}
+	return &http.Response{StatusCode: status, Status: fmt.Sprintf("%d %s", status, http.StatusText(status)), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: header, Body: io.NopCloser(bytes.NewReader(p.response)), ContentLength: int64(len(p.response)), Request: req}, nil
 }

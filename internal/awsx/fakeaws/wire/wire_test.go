@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +22,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -38,6 +42,11 @@ type testbed struct {
 	requests atomic.Int64
 	ec2      *ec2.Client
 	sts      *sts.Client
+	s3       *s3.Client
+	lambda   *lambda.Client
+	iam      *iam.Client
+	rds      *rds.Client
+	elbv2    *elbv2.Client
 }
 
 func newTestbed(t *testing.T) *testbed {
@@ -54,6 +63,11 @@ func newTestbed(t *testing.T) *testbed {
 		BaseEndpoint: aws.String(srv.URL), Retryer: func() aws.Retryer { return aws.NopRetryer{} }}
 	tb.ec2 = ec2.NewFromConfig(cfg)
 	tb.sts = sts.NewFromConfig(cfg)
+	tb.s3 = s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	tb.lambda = lambda.NewFromConfig(cfg)
+	tb.iam = iam.NewFromConfig(cfg)
+	tb.rds = rds.NewFromConfig(cfg)
+	tb.elbv2 = elbv2.NewFromConfig(cfg)
 	return tb
 }
 
@@ -97,13 +111,20 @@ func filter(name string, values ...string) types.Filter {
 // it from an HTTP 400 response.
 func wantCode(t *testing.T, err error, code string) {
 	t.Helper()
+	wantStatus(t, err, code, http.StatusBadRequest)
+}
+
+// wantStatus checks that err is an API error with code, as the SDK decoded
+// it from an HTTP response with status.
+func wantStatus(t *testing.T, err error, code string, status int) {
+	t.Helper()
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != code {
 		t.Fatalf("err = %v, want API error %s", err, code)
 	}
 	var re *awshttp.ResponseError
-	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusBadRequest {
-		t.Errorf("err = %v: want an HTTP 400 response", err)
+	if !errors.As(err, &re) || re.HTTPStatusCode() != status {
+		t.Errorf("err = %v: want an HTTP %d response", err, status)
 	}
 	if re != nil && re.ServiceRequestID() == "" {
 		t.Errorf("no request id in %v", err)
@@ -343,49 +364,103 @@ func TestSTSOverHTTP(t *testing.T) {
 	wantCode(t, err, "ExpiredToken")
 }
 
-// TestEveryInterfaceOperationRoundTrips proves the learned names for every
-// method of awsx.EC2API and awsx.STSAPI, field by field: an input with
-// every field set, serialized by the SDK, decodes to itself; an output
-// with every field set, encoded here, decodes in the SDK to itself.
-func TestEveryInterfaceOperationRoundTrips(t *testing.T) {
+// TestEveryServedOperationRoundTrips proves the learned names of every
+// operation the server serves — each method a fake of the account
+// implements with its SDK client's signature, whatever the service — field
+// by field: an input with every field set, serialized by the SDK, decodes
+// to itself; an output with every field set, encoded here, decodes in the
+// SDK to itself.
+func TestEveryServedOperationRoundTrips(t *testing.T) {
+	srv := NewServer(fakeaws.New()).(*Server)
+	for _, name := range srv.Services() {
+		switch svc := srv.services[name].(type) {
+		case *queryService:
+			for i := range svc.client.NumMethod() {
+				if op := svc.operation(svc.client.Type().Method(i).Name); op != nil {
+					t.Run(name+"/"+op.name, func(t *testing.T) { queryRoundTrip(t, svc, op) })
+				}
+			}
+		case *restService:
+			for _, op := range svc.ops {
+				t.Run(name+"/"+op.name, func(t *testing.T) { restRoundTrip(t, svc, op) })
+			}
+		default:
+			t.Errorf("%s: %T", name, svc)
+		}
+	}
+}
+
+func queryRoundTrip(t *testing.T, svc *queryService, op *operation) {
+	p := svc.proto
+	if err := p.learn(op); err != nil {
+		t.Fatal(err)
+	}
+	in := (&filler{off: -1}).build(op.in)
+	sent, _, _ := op.call(in, nil)
+	got := reflect.New(op.in)
+	if err := p.decode(sent, got); err != nil {
+		t.Fatalf("decode %v: %v", sent, err)
+	}
+	if d := diff("input", got, in); len(d) > 0 {
+		t.Errorf("request %v decodes wrongly:\n  %s", sent, strings.Join(d, "\n  "))
+	}
+	out := (&filler{off: -1}).build(op.out)
+	body := p.response(op.name, "req-1", p.encode(out))
+	_, decoded, err := op.call(in, body)
+	if err != nil {
+		t.Fatalf("the SDK rejects our response: %v\n%s", err, body)
+	}
+	if d := diff("output", decoded, out); len(d) > 0 {
+		t.Errorf("response fields the SDK does not read back:\n  %s\n%s", strings.Join(d, "\n  "), body)
+	}
+}
+
+// TestEveryInterfaceMethodIsServed: each method of the awsx interfaces
+// that the account's fake implements is served over HTTP, and every fake of
+// the account (Auto Scaling, say, once Cloud has one) is some service's.
+func TestEveryInterfaceMethodIsServed(t *testing.T) {
 	cloud := fakeaws.New()
-	for _, c := range []struct {
-		svc   *queryService
-		iface reflect.Type
-	}{
-		{newEC2Service(cloud.EC2), reflect.TypeFor[awsx.EC2API]()},
-		{newSTSService(cloud.STS), reflect.TypeFor[awsx.STSAPI]()},
+	srv := NewServer(cloud).(*Server)
+	for service, iface := range map[string]reflect.Type{
+		"ec2": reflect.TypeFor[awsx.EC2API](), "sts": reflect.TypeFor[awsx.STSAPI](), "elasticloadbalancing": reflect.TypeFor[awsx.ELBV2API](),
+		"rds": reflect.TypeFor[awsx.RDSAPI](), "iam": reflect.TypeFor[awsx.IAMAPI](), "s3": reflect.TypeFor[awsx.S3API](), "lambda": reflect.TypeFor[awsx.LambdaAPI](),
 	} {
-		for i := range c.iface.NumMethod() {
-			name := c.iface.Method(i).Name
-			t.Run(name, func(t *testing.T) {
-				op := c.svc.operation(name)
-				if op == nil {
-					t.Fatalf("%s is not served (the fake does not implement it with the SDK's signature)", name)
-				}
-				p := c.svc.proto
-				if err := p.learn(op); err != nil {
-					t.Fatal(err)
-				}
-				in := (&filler{off: -1}).build(op.in)
-				sent, _, _ := op.call(in, nil)
-				got := reflect.New(op.in)
-				if err := p.decode(sent, got); err != nil {
-					t.Fatalf("decode %v: %v", sent, err)
-				}
-				if d := diff("input", got, in); len(d) > 0 {
-					t.Errorf("request %v decodes wrongly:\n  %s", sent, strings.Join(d, "\n  "))
-				}
-				out := (&filler{off: -1}).build(op.out)
-				body := p.response(name, "req-1", p.encode(out))
-				_, decoded, err := op.call(in, body)
-				if err != nil {
-					t.Fatalf("the SDK rejects our response: %v\n%s", err, body)
-				}
-				if d := diff("output", decoded, out); len(d) > 0 {
-					t.Errorf("response fields the SDK does not read back:\n  %s\n%s", strings.Join(d, "\n  "), body)
-				}
-			})
+		var fake reflect.Value
+		var served func(string) bool
+		switch svc := srv.services[service].(type) {
+		case *queryService:
+			fake, served = svc.fake, func(name string) bool { return svc.operation(name) != nil }
+		case *restService:
+			fake, served = svc.fake, func(name string) bool {
+				return slices.ContainsFunc(svc.ops, func(op *restOp) bool { return op.name == name })
+			}
+		default:
+			t.Errorf("%s is not served", service)
+			continue
+		}
+		for i := range iface.NumMethod() {
+			name := iface.Method(i).Name
+			if !implemented(fake, name) {
+				t.Logf("%s %s: the fake does not implement it (yet)", service, name)
+				continue
+			}
+			if !served(name) {
+				t.Errorf("%s %s is implemented by the fake but not served", service, name)
+			}
+		}
+	}
+	v := reflect.ValueOf(cloud).Elem()
+	for i := range v.NumField() {
+		sf, f := v.Type().Field(i), v.Field(i)
+		if !sf.IsExported() || sf.Anonymous || f.Kind() != reflect.Pointer || f.IsNil() {
+			continue
+		}
+		found := false
+		for _, d := range serviceDefs {
+			found = found || fakeFor(reflect.ValueOf(cloud), reflect.ValueOf(d.client)) == f
+		}
+		if !found {
+			t.Errorf("the fake Cloud.%s is served by no service", sf.Name)
 		}
 	}
 }
@@ -393,7 +468,7 @@ func TestEveryInterfaceOperationRoundTrips(t *testing.T) {
 // TestLearnedNamesMatchTheSDKSource spot-checks learned names against the
 // SDK's serializers.go and deserializers.go.
 func TestLearnedNamesMatchTheSDKSource(t *testing.T) {
-	svc := newEC2Service(fakeaws.New().EC2)
+	svc := queryServiceOf(fakeaws.New(), "ec2")
 	for _, op := range []string{"CreateVpc", "DescribeVpcs", "DescribeAvailabilityZones", "CreateRoute", "ModifyVpcEndpoint", "DescribeRouteTables"} {
 		if err := svc.proto.learn(svc.operation(op)); err != nil {
 			t.Fatal(err)
@@ -498,9 +573,9 @@ func TestUnknownServicesActionsAndParameters(t *testing.T) {
 		{"bad bool", "ec2", form, "Action=DescribeVpcs&DryRun=maybe", 400, "<Code>InvalidParameterValue</Code>"},
 		{"bad index", "ec2", form, "Action=DescribeVpcs&VpcId.0=vpc-1", 400, "<Code>UnknownParameter</Code>"},
 		{"sts unknown action", "sts", form, "Action=AssumeRoot", 400, "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>InvalidAction</Code>"},
-		{"unknown query service", "rds", form, "Action=DescribeDBInstances", 400, "<Code>InvalidAction</Code>"},
+		{"unknown query service", "sns", form, "Action=ListTopics", 400, "<Code>InvalidAction</Code>"},
 		{"unknown json service", "dynamodb", "application/x-amz-json-1.0", "{}", 400, `"__type":"UnknownOperationException"`},
-		{"unknown rest service", "s3", "", "", 400, "<Code>UnknownOperationException</Code>"},
+		{"unknown rest service", "cloudfront", "", "", 400, "<Code>UnknownOperationException</Code>"},
 		{"unsigned", "", form, "Action=DescribeVpcs", 403, "<Code>MissingAuthenticationToken</Code>"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -526,7 +601,7 @@ func (p *panicky) DescribeVpcs(context.Context, *ec2.DescribeVpcsInput, ...func(
 }
 
 func TestAPanicInAFakeIsAnInternalError(t *testing.T) {
-	base := newEC2Service(fakeaws.New().EC2)
+	base := queryServiceOf(fakeaws.New(), "ec2")
 	svc := &queryService{proto: base.proto, fake: reflect.ValueOf(&panicky{fakeaws.New().EC2}), client: base.client}
 	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("Action=DescribeVpcs"))
 	req.Header.Set("Content-Type", form)
@@ -589,64 +664,8 @@ func TestConcurrentRequests(t *testing.T) {
 	}
 }
 
-// diff lists where two values differ (nil and empty lists are equal; the
-// SDK's ResultMetadata is ignored).
-func diff(path string, a, b reflect.Value) []string {
-	if !a.IsValid() || !b.IsValid() {
-		if a.IsValid() != b.IsValid() {
-			return []string{path + ": one side missing"}
-		}
-		return nil
-	}
-	if a.Type() != b.Type() {
-		return []string{fmt.Sprintf("%s: %s vs %s", path, a.Type(), b.Type())}
-	}
-	switch {
-	case a.Type() == timeType:
-		if !a.Interface().(time.Time).Equal(b.Interface().(time.Time)) {
-			return []string{fmt.Sprintf("%s: %v vs %v", path, a, b)}
-		}
-		return nil
-	case isBlob(a.Type()):
-		if !bytes.Equal(a.Bytes(), b.Bytes()) {
-			return []string{fmt.Sprintf("%s: %q vs %q", path, a.Bytes(), b.Bytes())}
-		}
-		return nil
-	}
-	switch a.Kind() {
-	case reflect.Pointer:
-		if a.IsNil() || b.IsNil() {
-			if a.IsNil() != b.IsNil() {
-				return []string{fmt.Sprintf("%s: nil vs set (%v / %v)", path, a, b)}
-			}
-			return nil
-		}
-		return diff(path, a.Elem(), b.Elem())
-	case reflect.Struct:
-		var out []string
-		for i := range a.NumField() {
-			if f := a.Type().Field(i); wireField(f) {
-				out = append(out, diff(path+"."+f.Name, a.Field(i), b.Field(i))...)
-			}
-		}
-		return out
-	case reflect.Slice:
-		if a.Len() != b.Len() {
-			return []string{fmt.Sprintf("%s: %d vs %d entries", path, a.Len(), b.Len())}
-		}
-		var out []string
-		for i := range a.Len() {
-			out = append(out, diff(fmt.Sprintf("%s[%d]", path, i), a.Index(i), b.Index(i))...)
-		}
-		return out
-	case reflect.Map, reflect.Interface:
-		if !reflect.DeepEqual(a.Interface(), b.Interface()) {
-			return []string{path + ": differs"}
-		}
-		return nil
-	}
-	if a.Interface() != b.Interface() {
-		return []string{fmt.Sprintf("%s: %v vs %v", path, a, b)}
-	}
-	return nil
+// queryServiceOf is the server's handler of a query-protocol service.
+func queryServiceOf(cloud *fakeaws.Cloud, name string) *queryService {
+	svc, _ := NewServer(cloud).(*Server).services[name].(*queryService)
+	return svc
 }

@@ -1,42 +1,44 @@
 package wire
 
-// STS speaks the AWS Query protocol: the same form-encoded requests as EC2
-// (lists as Name.member.N), and PascalCase XML responses wrapped in
-// <ActionResult>, lists as <member>, errors as <ErrorResponse>:
+// STS, Elastic Load Balancing v2, RDS, IAM and Auto Scaling speak the AWS
+// Query protocol: the same form-encoded requests as EC2 (lists as
+// Name.member.N), and PascalCase XML responses wrapped in <ActionResult>,
+// lists as <member>, errors as <ErrorResponse>:
 //
 //	<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
 //	  <GetCallerIdentityResult><Arn>…</Arn><UserId>…</UserId><Account>…</Account></GetCallerIdentityResult>
 //	  <ResponseMetadata><RequestId>…</RequestId></ResponseMetadata>
 //	</GetCallerIdentityResponse>
 //
-// The codec of ec2query.go learns the names from the SDK's STS client just
-// as it does for EC2 (this SDK version's STS uses schema-based serde, which
-// the probes do not care about).
+// The codec of ec2query.go learns the names from each service's SDK client
+// just as it does for EC2 (this SDK version's AWS Query clients use
+// schema-based serde, which the probes do not care about).
 
 import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
 	"reflect"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-
-	"github.com/myappctl/myappctl/internal/awsx/fakeaws"
 )
 
 const stsNamespace = "https://sts.amazonaws.com/doc/2011-06-15/"
 
-var stsProtocol = newProtocol("sts", "member", awsQueryCandidates, awsQueryResponse(stsNamespace), awsQueryError(stsNamespace))
+var stsProtocol = awsQueryProtocol("sts", stsNamespace)
 
-func newSTSService(f *fakeaws.STS) *queryService {
-	client := sts.New(sts.Options{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}, HTTPClient: probeTransport{},
-		Retryer: aws.NopRetryer{}, BaseEndpoint: aws.String("http://probe.invalid")})
-	return &queryService{proto: stsProtocol, fake: reflect.ValueOf(f), client: reflect.ValueOf(client)}
+// awsQueryProtocol is the AWS Query protocol of one service (its XML
+// namespace): STS, Elastic Load Balancing v2, RDS, IAM, Auto Scaling.
+func awsQueryProtocol(name, namespace string) *protocol {
+	return newProtocol(name, "member", awsQueryCandidates, awsQueryResponse(namespace), awsQueryError(namespace))
 }
 
-// awsQueryCandidates: AWS Query elements carry the member names as they are.
-func awsQueryCandidates(f reflect.StructField, _ bool) []string { return []string{f.Name} }
+// awsQueryCandidates: AWS Query elements carry the member names as they
+// are, a few lists a singular one (xmlName Reference for References).
+func awsQueryCandidates(f reflect.StructField, list bool) []string {
+	if list {
+		return append([]string{f.Name}, singulars(f.Name)...)
+	}
+	return []string{f.Name}
+}
 
 func awsQueryResponse(namespace string) func(action, requestID string, body []byte) []byte {
 	return func(action, requestID string, body []byte) []byte {

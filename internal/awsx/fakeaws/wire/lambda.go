@@ -1,0 +1,80 @@
+package wire
+
+// Lambda speaks REST-JSON (rest.go): /2015-03-31/functions[/{FunctionName}
+// [/code|/configuration|/policy[/{StatementId}]]], /2017-03-31/tags/{ARN},
+// JSON bodies of the input's body members. Errors carry their code in
+// X-Amzn-ErrorType and {"Type":…,"Message":…} in the body, with the HTTP
+// status of the error shape's @httpError trait in the SDK's schemas (404
+// for ResourceNotFoundException, 409 for ResourceConflictException, …).
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/traits"
+)
+
+var lambdaCodec = newRESTCodec(&restCodec{
+	name:   "lambda",
+	json:   true,
+	status: func(code string, server bool) int { return schemaStatus(lambda.TypeRegistry, code, server) },
+	errorBody: func(h http.Header, code, message, _ string) []byte {
+		return jsonError(lambda.TypeRegistry, h, code, message)
+	},
+	unknownCode:   "UnknownOperationException",
+	unknownStatus: http.StatusNotFound,
+})
+
+// schemaStatus is the status of an error code: its shape's @httpError in
+// the service's type registry, else by the code's form.
+func schemaStatus(reg *smithy.TypeRegistry, code string, server bool) int {
+	if e, ok := reg.LookupEntry(code); ok {
+		if t, ok := smithy.SchemaTrait[*traits.HTTPError](e.Schema); ok && t.Code != 0 {
+			return t.Code
+		}
+		if t, ok := smithy.SchemaTrait[*traits.Error](e.Schema); ok && t.Type == "server" {
+			return http.StatusInternalServerError
+		}
+	}
+	switch {
+	case server:
+		return http.StatusInternalServerError
+	case strings.HasSuffix(code, "NotFoundException") || strings.HasSuffix(code, "NotFound"):
+		return http.StatusNotFound
+	case strings.Contains(code, "Conflict") || strings.HasSuffix(code, "InUseException"):
+		return http.StatusConflict
+	case strings.HasPrefix(code, "AccessDenied"):
+		return http.StatusForbidden
+	case strings.HasPrefix(code, "TooManyRequests") || strings.HasPrefix(code, "Throttl"):
+		return http.StatusTooManyRequests
+	}
+	return http.StatusBadRequest
+}
+
+// jsonError is a REST-JSON error body; the message goes under the member
+// name the error shape has ("Message" or "message").
+func jsonError(reg *smithy.TypeRegistry, h http.Header, code, message string) []byte {
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Amzn-Errortype", code)
+	typ, key := "User", "message"
+	if e, ok := reg.LookupEntry(code); ok {
+		if e.Schema.Member("Message") != nil {
+			key = "Message"
+		}
+		if t, ok := smithy.SchemaTrait[*traits.Error](e.Schema); ok && t.Type == "server" {
+			typ = "Service"
+		}
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"Type":`)
+	writeJSONString(&b, typ)
+	b.WriteString(",")
+	writeJSONString(&b, key)
+	b.WriteString(":")
+	writeJSONString(&b, message)
+	b.WriteString("}")
+	return b.Bytes()
+}
