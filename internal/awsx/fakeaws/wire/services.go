@@ -9,6 +9,7 @@ package wire
 import (
 	"net/http"
 	"reflect"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -19,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/traits"
 )
 
 // handler serves the requests of one service.
@@ -40,20 +43,20 @@ type serviceDef struct {
 const probeRegion, probeEndpoint = "us-east-1", "http://probe.invalid"
 
 var serviceDefs = []serviceDef{
-	queryDef("ec2", ec2Protocol, ec2.New(ec2.Options{Region: probeRegion, Credentials: aws.AnonymousCredentials{}, HTTPClient: probeTransport{},
+	queryDef("ec2", ec2Protocol, nil, ec2.New(ec2.Options{Region: probeRegion, Credentials: aws.AnonymousCredentials{}, HTTPClient: probeTransport{},
 		Retryer: aws.NopRetryer{}, BaseEndpoint: aws.String(probeEndpoint)})),
-	queryDef("sts", stsProtocol, sts.New(sts.Options{Region: probeRegion, Credentials: aws.AnonymousCredentials{}, HTTPClient: probeTransport{},
+	queryDef("sts", stsProtocol, sts.TypeRegistry, sts.New(sts.Options{Region: probeRegion, Credentials: aws.AnonymousCredentials{}, HTTPClient: probeTransport{},
 		Retryer: aws.NopRetryer{}, BaseEndpoint: aws.String(probeEndpoint)})),
-	queryDef("elasticloadbalancing", awsQueryProtocol("elasticloadbalancing", "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"),
+	queryDef("elasticloadbalancing", awsQueryProtocol("elasticloadbalancing", "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"), elbv2.TypeRegistry,
 		elbv2.New(elbv2.Options{Region: probeRegion, Credentials: aws.AnonymousCredentials{}, HTTPClient: probeTransport{},
 			Retryer: aws.NopRetryer{}, BaseEndpoint: aws.String(probeEndpoint)})),
-	queryDef("rds", awsQueryProtocol("rds", "http://rds.amazonaws.com/doc/2014-10-31/"),
+	queryDef("rds", awsQueryProtocol("rds", "http://rds.amazonaws.com/doc/2014-10-31/"), rds.TypeRegistry,
 		rds.New(rds.Options{Region: probeRegion, Credentials: aws.AnonymousCredentials{}, HTTPClient: probeTransport{},
 			Retryer: aws.NopRetryer{}, BaseEndpoint: aws.String(probeEndpoint)})),
-	queryDef("iam", awsQueryProtocol("iam", "https://iam.amazonaws.com/doc/2010-05-08/"),
+	queryDef("iam", awsQueryProtocol("iam", "https://iam.amazonaws.com/doc/2010-05-08/"), iam.TypeRegistry,
 		iam.New(iam.Options{Region: probeRegion, Credentials: aws.AnonymousCredentials{}, HTTPClient: probeTransport{},
 			Retryer: aws.NopRetryer{}, BaseEndpoint: aws.String(probeEndpoint)})),
-	queryDef("autoscaling", awsQueryProtocol("autoscaling", "http://autoscaling.amazonaws.com/doc/2011-01-01/"),
+	queryDef("autoscaling", awsQueryProtocol("autoscaling", "http://autoscaling.amazonaws.com/doc/2011-01-01/"), autoscaling.TypeRegistry,
 		autoscaling.New(autoscaling.Options{Region: probeRegion, Credentials: aws.AnonymousCredentials{}, HTTPClient: probeTransport{},
 			Retryer: aws.NopRetryer{}, BaseEndpoint: aws.String(probeEndpoint)})),
 	restDef("s3", s3Codec, s3.New(s3.Options{Region: probeRegion, Credentials: aws.AnonymousCredentials{}, HTTPClient: probeTransport{},
@@ -62,11 +65,35 @@ var serviceDefs = []serviceDef{
 		Retryer: aws.NopRetryer{}, BaseEndpoint: aws.String(probeEndpoint)})),
 }
 
-func queryDef(name string, p *protocol, client any) serviceDef {
+// queryDef is a query-protocol service; errors get the HTTP status of
+// their shape in the SDK's type registry (nil: 400, 500 for server faults).
+func queryDef(name string, p *protocol, errors *smithy.TypeRegistry, client any) serviceDef {
 	c := reflect.ValueOf(client)
 	return serviceDef{name: name, client: client, handle: func(fake reflect.Value) handler {
-		return &queryService{proto: p, fake: fake, client: c}
+		return &queryService{proto: p, fake: fake, client: c, errors: errors}
 	}}
+}
+
+// queryErrorStatus is the status of an AWS Query error code: that of the
+// error shape whose @awsQueryError code (or name) it is, as the
+// trait or @httpError gives it.
+func queryErrorStatus(reg *smithy.TypeRegistry, code string, status int) int {
+	if reg == nil || status >= 500 {
+		return status
+	}
+	for id, e := range reg.Entries {
+		qe, ok := smithy.SchemaTrait[*traits.AWSQueryError](e.Schema)
+		if !(ok && qe.ErrorCode == code || strings.HasSuffix(id, "#"+code)) {
+			continue
+		}
+		if ok && qe.StatusCode != 0 {
+			return qe.StatusCode
+		}
+		if he, ok := smithy.SchemaTrait[*traits.HTTPError](e.Schema); ok && he.Code != 0 {
+			return he.Code
+		}
+	}
+	return status
 }
 
 func restDef(name string, codec *restCodec, client any) serviceDef {

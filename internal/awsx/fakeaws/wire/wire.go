@@ -144,8 +144,9 @@ func (s *Server) unknownService(w http.ResponseWriter, r *http.Request, service,
 // Query): form-encoded requests, XML responses.
 type queryService struct {
 	proto  *protocol
-	fake   reflect.Value // e.g. *fakeaws.EC2
-	client reflect.Value // the SDK client whose transport is probeTransport, for learning names
+	fake   reflect.Value        // e.g. *fakeaws.EC2
+	client reflect.Value        // the SDK client whose transport is probeTransport, for learning names
+	errors *smithy.TypeRegistry // the service's error shapes, for their HTTP status (nil: 400)
 }
 
 // operation is one action: the fake's method and the SDK client's.
@@ -245,7 +246,7 @@ func (s *queryService) serve(w http.ResponseWriter, r *http.Request, reqID strin
 	res := op.fake.Call([]reflect.Value{reflect.ValueOf(r.Context()), in})
 	if err, _ := res[1].Interface().(error); err != nil {
 		status, code, msg := errorParts(err)
-		fail(status, code, msg)
+		fail(queryErrorStatus(s.errors, code, status), code, msg)
 		return
 	}
 	w.Header().Set("X-Amzn-Requestid", reqID)
