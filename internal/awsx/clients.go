@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -15,7 +16,8 @@ import (
 // EC2API is the part of the EC2 client myappctl calls. The SDK client and
 // fakeaws.EC2 both satisfy it.
 type EC2API interface {
-	EC2ComputeAPI // security groups, instances, images (clients_ec2_compute.go)
+	EC2ComputeAPI        // security groups, instances, images (clients_ec2_compute.go)
+	EC2LaunchTemplateAPI // launch templates and their versions (clients_ec2_lt.go)
 
 	DescribeAvailabilityZones(context.Context, *ec2.DescribeAvailabilityZonesInput, ...func(*ec2.Options)) (*ec2.DescribeAvailabilityZonesOutput, error)
 	DescribeInstanceTypeOfferings(context.Context, *ec2.DescribeInstanceTypeOfferingsInput, ...func(*ec2.Options)) (*ec2.DescribeInstanceTypeOfferingsOutput, error)
@@ -58,14 +60,16 @@ type STSAPI interface {
 
 // Clients holds one narrow client per service.
 type Clients struct {
-	EC2     EC2API
-	STS     STSAPI
-	S3      S3API
-	RDS     RDSAPI
-	Lambda  LambdaAPI
-	IAM     IAMAPI
-	ELBV2   ELBV2API
-	Presign Presigner
+	EC2    EC2API
+	STS    STSAPI
+	S3     S3API
+	RDS    RDSAPI
+	Lambda LambdaAPI
+	IAM    IAMAPI
+	ELBV2  ELBV2API
+	// Autoscaling is EC2 Auto Scaling (stage 8's groups).
+	Autoscaling AutoScalingAPI
+	Presign     Presigner
 }
 
 // NewClients builds the real SDK clients from one configuration; the
@@ -73,13 +77,14 @@ type Clients struct {
 func NewClients(cfg aws.Config) *Clients {
 	s3c, presign := newS3(cfg)
 	return &Clients{
-		EC2:     ec2.NewFromConfig(cfg),
-		STS:     sts.NewFromConfig(cfg),
-		S3:      s3c,
-		RDS:     rds.NewFromConfig(cfg),
-		Lambda:  lambda.NewFromConfig(cfg),
-		IAM:     iam.NewFromConfig(cfg),
-		ELBV2:   elasticloadbalancingv2.NewFromConfig(cfg),
-		Presign: presign,
+		EC2:         ec2.NewFromConfig(cfg),
+		STS:         sts.NewFromConfig(cfg),
+		S3:          s3c,
+		RDS:         rds.NewFromConfig(cfg),
+		Lambda:      lambda.NewFromConfig(cfg),
+		IAM:         iam.NewFromConfig(cfg),
+		ELBV2:       elasticloadbalancingv2.NewFromConfig(cfg),
+		Autoscaling: autoscaling.NewFromConfig(cfg),
+		Presign:     presign,
 	}
 }

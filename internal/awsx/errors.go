@@ -31,14 +31,15 @@ func HasCode(err error, codes ...string) bool {
 }
 
 // IsNotFound reports the "it is not there" family of codes
-// (InvalidVpcID.NotFound, NoSuchBucket, DBInstanceNotFound, ...).
+// (InvalidVpcID.NotFound, NoSuchBucket, DBInstanceNotFound,
+// InvalidLaunchTemplateName.NotFoundException, ...).
 func IsNotFound(err error) bool {
 	code := ErrorCode(err)
 	if code == "" {
 		return false
 	}
 	return strings.HasSuffix(code, ".NotFound") || strings.HasSuffix(code, "NotFound") ||
-		strings.HasSuffix(code, "NotFoundFault") || strings.HasPrefix(code, "NoSuch") ||
+		strings.HasSuffix(code, "NotFoundFault") || strings.HasSuffix(code, ".NotFoundException") || strings.HasPrefix(code, "NoSuch") ||
 		code == "ResourceNotFoundException"
 }
 
@@ -46,7 +47,7 @@ func IsNotFound(err error) bool {
 func IsDependency(err error) bool {
 	return HasCode(err, "DependencyViolation", "ResourceInUse", "ResourceInUseException",
 		"InvalidDBSubnetGroupStateFault", "InvalidDBInstanceState", "BucketNotEmpty",
-		"IncorrectState", "InvalidState")
+		"IncorrectState", "InvalidState", "ScalingActivityInProgress")
 }
 
 // Hint suggests what a user can do about an AWS error code.
