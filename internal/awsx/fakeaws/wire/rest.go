@@ -335,10 +335,7 @@ func (c *restCodec) learnAll(ops []*operation) ([]*restOp, error) {
 		out = append(out, &cp)
 	}
 	for _, ro := range fresh {
-		c.learnResponse(ro)
-	}
-	for _, ro := range out {
-		ro.outs = c.ops[ro.in].outs
+		c.learnResponse(ro) // fills outs, which the copies share
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out, nil

@@ -116,7 +116,7 @@ func (lf leaf) where() string {
 }
 
 // bodyKeys are the keys of a body leaf below the member or payload it is in.
-func bodyKeys(c *restCodec, keys []string) []string {
+func bodyKeys(keys []string) []string {
 	if len(keys) == 0 {
 		return keys
 	}
@@ -182,7 +182,7 @@ func (c *restCodec) learnRequest(op *operation) (*restOp, error) {
 			}
 			var fits [][]pathStep
 			for _, path := range f.empties {
-				if len(path) > 0 && c.alignBody(bodyKeys(c, lf.keys), path[1:], false) {
+				if len(path) > 0 && c.alignBody(bodyKeys(lf.keys), path[1:], false) {
 					fits = append(fits, path)
 				}
 			}
@@ -319,8 +319,7 @@ func (l *requestLearner) align(lf leaf, path []pathStep, f *filler) {
 		switch {
 		case scalarOrList:
 			ro.ins[field] = binding{kind: bindHeader, name: lf.name}
-			if structOf(ro.operation.in.Field(field).Type) == nil && reflect.Indirect(reflect.New(ro.operation.in.Field(field).Type)).Type() == timeType ||
-				ro.operation.in.Field(field).Type == timeType || ro.operation.in.Field(field).Type == reflect.PointerTo(timeType) {
+			if t := ro.operation.in.Field(field).Type; t == timeType || t == reflect.PointerTo(timeType) {
 				ro.ins[field].timeFormat = timeFormatOf(lf.text)
 			}
 			c.seenHeaders[name] = appendNew(c.seenHeaders[name], lf.name)
