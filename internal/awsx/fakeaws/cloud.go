@@ -38,6 +38,8 @@ type Cloud struct {
 	// Lambda and IAM hold stage 9's function and role.
 	Lambda *Lambda
 	IAM    *IAM
+	// Autoscaling holds stage 8's groups; they launch into EC2 and register in ELBV2.
+	Autoscaling *AutoScaling
 }
 
 // New returns an empty fake account in us-east-1.
@@ -45,6 +47,7 @@ func New() *Cloud {
 	core := NewCore()
 	ec2 := NewEC2(core)
 	c := &Cloud{Core: core, EC2: ec2, STS: &STS{Core: core}, S3: NewS3(core, "us-east-1"), ELBV2: NewELBV2(core, ec2), RDS: NewRDS(core, ec2)}
+	c.Autoscaling = NewAutoScaling(core, ec2, c.ELBV2)
 	c.IAM = NewIAM(core)
 	c.Lambda = NewLambda(core, "us-east-1", c.IAM)
 	c.S3.LambdaInvokable = func(fn, source, account string) bool {
@@ -55,5 +58,6 @@ func New() *Cloud {
 
 // Clients returns the fakes as the client set stages use.
 func (c *Cloud) Clients() *awsx.Clients {
-	return &awsx.Clients{EC2: c.EC2, STS: c.STS, S3: c.S3, RDS: c.RDS, ELBV2: c.ELBV2, Lambda: c.Lambda, IAM: c.IAM, Presign: Presigner{}}
+	return &awsx.Clients{EC2: c.EC2, STS: c.STS, S3: c.S3, RDS: c.RDS, ELBV2: c.ELBV2, Lambda: c.Lambda, IAM: c.IAM,
+		Autoscaling: c.Autoscaling, Presign: Presigner{}}
 }

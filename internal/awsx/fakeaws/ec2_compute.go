@@ -16,6 +16,7 @@ type compute struct {
 	instances map[string]*fakeInstance
 	images    map[string]*fakeImage
 	snapshots map[string]*types.Snapshot
+	templates map[string]*fakeLaunchTemplate // launch templates by id
 
 	// PendingDescribes is how many DescribeInstances answers show a new
 	// instance pending (and a terminated one shutting-down); images likewise.
@@ -35,7 +36,7 @@ type compute struct {
 
 func newCompute() *compute {
 	return &compute{rules: map[string][]sgRule{}, instances: map[string]*fakeInstance{}, images: map[string]*fakeImage{},
-		snapshots: map[string]*types.Snapshot{}, pendingDescribes: 1, imagePendingDescribes: 1, consoleDelay: 1,
+		snapshots: map[string]*types.Snapshot{}, templates: map[string]*fakeLaunchTemplate{}, pendingDescribes: 1, imagePendingDescribes: 1, consoleDelay: 1,
 		states: map[string]types.InstanceStateName{}}
 }
 
@@ -114,8 +115,8 @@ func (f *EC2) SetBootFailure(fail bool) {
 	f.compute().bootFails = fail
 }
 
-// ComputeCount returns how many live instances, images, snapshots and
-// non-default security groups exist, for "destroy leaves nothing" checks.
+// ComputeCount returns how many live instances, images, snapshots, launch
+// templates and non-default security groups exist, for "destroy leaves nothing" checks.
 func (f *EC2) ComputeCount() map[string]int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -137,7 +138,7 @@ func (f *EC2) ComputeCount() map[string]int {
 			groups++
 		}
 	}
-	return map[string]int{"instance": live, "image": own, "snapshot": len(c.snapshots), "security-group": groups}
+	return map[string]int{"instance": live, "image": own, "snapshot": len(c.snapshots), "launch-template": len(c.templates), "security-group": groups}
 }
 
 func sortedKeys[T any](m map[string]T) []string { return slices.Sorted(maps.Keys(m)) }

@@ -48,6 +48,18 @@ func (f *EC2) RunInstances(ctx context.Context, in *ec2.RunInstancesInput, _ ...
 	if aws.ToInt32(in.MinCount) != 1 || aws.ToInt32(in.MaxCount) != 1 {
 		return nil, APIError("InvalidParameterValue", "fake launches exactly one instance (MinCount = MaxCount = 1)")
 	}
+	fi, err := f.launch(in)
+	if err != nil {
+		return nil, err
+	}
+	f.remember("RunInstances", aws.ToString(in.ClientToken), aws.ToString(fi.inst.InstanceId))
+	return finish(f.reservation(fi), nil, fault)
+}
+
+// launch validates and starts one instance, as RunInstances and Auto
+// Scaling groups do. Callers hold f.mu.
+func (f *EC2) launch(in *ec2.RunInstancesInput) (*fakeInstance, error) {
+	c := f.compute()
 	subnet, err := f.launchSubnet(in)
 	if err != nil {
 		return nil, err
@@ -90,8 +102,7 @@ func (f *EC2) RunInstances(ctx context.Context, in *ec2.RunInstancesInput, _ ...
 	}
 	c.instances[id] = fi
 	f.setState(fi, types.InstanceStateNamePending)
-	f.remember("RunInstances", aws.ToString(in.ClientToken), id)
-	return finish(f.reservation(fi), nil, fault)
+	return fi, nil
 }
 
 func (f *EC2) launchSubnet(in *ec2.RunInstancesInput) (*types.Subnet, error) {
