@@ -218,9 +218,13 @@ func (s *State) DropResource(stage, key string) error {
 	})
 }
 
-// SetOutput records an output value.
+// SetOutput records an output value; an empty value removes the output.
 func (s *State) SetOutput(stage, key, value string) error {
 	return s.update(stage, func(st *Stage) {
+		if value == "" {
+			delete(st.Outputs, key)
+			return
+		}
 		if st.Outputs == nil {
 			st.Outputs = map[string]string{}
 		}

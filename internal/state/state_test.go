@@ -158,3 +158,12 @@ func TestResetAndPendingTokens(t *testing.T) {
 		t.Errorf("after reset: %+v", st)
 	}
 }
+
+func TestEmptyOutputRemovesIt(t *testing.T) {
+	s, _ := Load(filepath.Join(t.TempDir(), "s.json"), "myapp", "us-east-1")
+	_ = s.SetOutput("security", "frontend_1_id", "i-1")
+	_ = s.SetOutput("security", "frontend_1_id", "")
+	if _, ok := s.Stage("security").Outputs["frontend_1_id"]; ok || s.Output("security", "frontend_1_id") != "" {
+		t.Errorf("outputs: %v", s.Stage("security").Outputs)
+	}
+}
