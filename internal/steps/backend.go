@@ -27,6 +27,14 @@ func backendStage() *Stage {
 // backend-lb gives it the database), bakes the AMI, launches backend-2.
 func applyBackend(ctx context.Context, r *Run) error {
 	t := &backendTier
+	if bootstrapRetired(r) {
+		ami, err := ensureTierImage(ctx, r, t, "")
+		if err != nil {
+			return err
+		}
+		r.Logf("backend-1 and backend-2 %s", retiredNote(r, t))
+		return r.SetOutput(OutBackendAMI, ami)
+	}
 	settings, err := backendSettings(ctx, r)
 	if err != nil {
 		return err
@@ -50,7 +58,11 @@ func liveBackend(ctx context.Context, r *Run) ([]Fact, error) {
 	var facts []Fact
 	for _, m := range backendTier.Members {
 		id := r.Output(r.Stage.Name, m.Output)
-		facts = append(facts, Fact{Name: m.Name, Value: fmt.Sprintf("%s %s", id, instanceStateOf(ctx, r.Env, id))})
+		v := fmt.Sprintf("%s %s", id, instanceStateOf(ctx, r.Env, id))
+		if bootstrapRetired(r) {
+			v = retiredNote(r, &backendTier)
+		}
+		facts = append(facts, Fact{Name: m.Name, Value: v})
 	}
 	return facts, nil
 }

@@ -49,7 +49,9 @@ func applyBackendLB(ctx context.Context, r *Run) error {
 	if err := ensureListener(ctx, r, "listener", lb, t.Port, tg); err != nil {
 		return err
 	}
-	if _, err := rollInstances(ctx, r, t, settings, tg); err != nil {
+	if bootstrapRetired(r) {
+		r.Logf("backend-1 and backend-2 %s, whose launch template carries these settings", retiredNote(r, t))
+	} else if _, err := rollInstances(ctx, r, t, settings, tg); err != nil {
 		return err
 	}
 	return setOutputs(r, map[string]string{OutBackendTGARN: tg, OutBackendLBARN: lb, OutBackendLBDNS: dns,

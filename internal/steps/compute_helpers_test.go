@@ -31,6 +31,7 @@ type computeBed struct {
 	*testbed
 	binaries map[string][]byte
 	realRDS  bool // keep the real stage 5 (over the RDS fake)
+	stages   int  // how many of the nine stages the runner keeps
 }
 
 func newComputeBed(t *testing.T) *computeBed { return newComputeBedWith(t, false) }
@@ -38,7 +39,7 @@ func newComputeBed(t *testing.T) *computeBed { return newComputeBedWith(t, false
 func newComputeBedWith(t *testing.T, realRDS bool) *computeBed {
 	t.Helper()
 	tb := newTestbed(t)
-	cb := &computeBed{testbed: tb, binaries: map[string][]byte{}, realRDS: realRDS}
+	cb := &computeBed{testbed: tb, binaries: map[string][]byte{}, realRDS: realRDS, stages: 6}
 	tb.cfg.ArtifactsDir = t.TempDir()
 	for _, svc := range []string{"myapp-frontend", "myapp-backend"} {
 		cb.writeBinary(svc, []byte("ELF "+svc+" v1"))
@@ -64,11 +65,23 @@ func (cb *computeBed) sha(svc string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// stubRDS keeps stages 1-6 only (link, autoscaling and s3-sync are other
-// tests' business) and replaces stage 5 with a stage that only writes the
-// outputs and the secret the real one writes.
+// newStackBed is a computeBed over all nine stages, with the carousel
+// Lambda's binary in artifacts_dir too.
+func newStackBed(t *testing.T) *computeBed {
+	t.Helper()
+	cb := newComputeBed(t)
+	cb.writeBinary("bootstrap", []byte("ELF bootstrap v1"))
+	cb.stages = 9
+	cb.reload()
+	return cb
+}
+
+// stubRDS keeps the first cb.stages stages (by default 1-6: link,
+// autoscaling and s3-sync are other tests' business) and replaces stage 5
+// with a stage that only writes the outputs and the secret the real one
+// writes.
 func (cb *computeBed) stubRDS() {
-	cb.runner.Stages = cb.runner.Stages[:6]
+	cb.runner.Stages = cb.runner.Stages[:cb.stages]
 	for i, s := range cb.runner.Stages {
 		if s.Name != "rds" || cb.realRDS {
 			continue
@@ -92,7 +105,7 @@ func (cb *computeBed) reload() {
 	cb.stubRDS()
 }
 
-// up runs up (to a stage, or all of stages 1-6 when to is "").
+// up runs up (to a stage, or all of the bed's stages when to is "").
 func (cb *computeBed) up(to string) []StageResult {
 	cb.t.Helper()
 	res, err := cb.runner.Up(bg, UpOptions{To: to})
@@ -105,7 +118,7 @@ func (cb *computeBed) up(to string) []StageResult {
 // assertNothingLeft checks the whole fake account is empty.
 func (cb *computeBed) assertNothingLeft() {
 	cb.t.Helper()
-	for _, counts := range []map[string]int{cb.cloud.EC2.Count(), cb.cloud.EC2.ComputeCount(), cb.cloud.ELBV2.Count()} {
+	for _, counts := range []map[string]int{cb.cloud.EC2.Count(), cb.cloud.EC2.ComputeCount(), cb.cloud.ELBV2.Count(), cb.cloud.Autoscaling.Count()} {
 		for kind, n := range counts {
 			if n != 0 {
 				cb.t.Errorf("%d %s left", n, kind)
@@ -114,6 +127,12 @@ func (cb *computeBed) assertNothingLeft() {
 	}
 	if b := cb.cloud.S3.BucketNames(); len(b) != 0 {
 		cb.t.Errorf("buckets left: %v", b)
+	}
+	if f := cb.cloud.Lambda.FunctionNames(); len(f) != 0 {
+		cb.t.Errorf("functions left: %v", f)
+	}
+	if r := cb.cloud.IAM.RoleNames(); len(r) != 0 {
+		cb.t.Errorf("roles left: %v", r)
 	}
 }
 

@@ -26,16 +26,23 @@ func frontendLBStage() *Stage {
 	}
 }
 
+// applyFrontendLB bakes the frontend AMI, launches frontend-2 from it and
+// builds the target group and load balancer with both instances as healthy
+// targets. Once stage autoscaling retired the stand-alone instances, only
+// the AMI (the launch template uses it), group and load balancer remain.
 func applyFrontendLB(ctx context.Context, r *Run) error {
 	t := &frontendTier
+	retired := bootstrapRetired(r)
 	frontend1 := r.Output("security", OutFrontend1ID)
 	ami, err := ensureTierImage(ctx, r, t, frontend1)
 	if err != nil {
 		return err
 	}
-	frontend2, err := ensureAMIInstance(ctx, r, t, ami, frontendSettings(placeholderAPIURL))
-	if err != nil {
-		return err
+	var frontend2 string
+	if !retired {
+		if frontend2, err = ensureAMIInstance(ctx, r, t, ami, frontendSettings(linkedAPIURL(r))); err != nil {
+			return err
+		}
 	}
 	tg, err := ensureTargetGroup(ctx, r, targetGroupSpec{Key: "target-group", Name: r.Name("frontend-tg"),
 		VPCID: r.Output("vpc", OutVPCID), HealthPath: t.HealthPath, Port: t.Port})
@@ -50,6 +57,13 @@ func applyFrontendLB(ctx context.Context, r *Run) error {
 	if err := ensureListener(ctx, r, "listener", lb, t.Port, tg); err != nil {
 		return err
 	}
+	outputs := map[string]string{OutFrontendAMI: ami, OutFrontendTGARN: tg, OutFrontendLBARN: lb, OutFrontendLBDNS: dns,
+		OutAppURL: "http://" + dns}
+	if retired {
+		r.Logf("frontend-2 %s", retiredNote(r, t))
+		return setOutputs(r, outputs)
+	}
+	outputs[OutFrontend2ID] = frontend2
 	targets := []string{frontend1, frontend2}
 	if err := ensureTargets(ctx, r, tg, t.Port, targets); err != nil {
 		return err
@@ -57,8 +71,7 @@ func applyFrontendLB(ctx context.Context, r *Run) error {
 	if err := waitHealthyTargets(ctx, r, tg, targets); err != nil {
 		return err
 	}
-	return setOutputs(r, map[string]string{OutFrontendAMI: ami, OutFrontend2ID: frontend2, OutFrontendTGARN: tg,
-		OutFrontendLBARN: lb, OutFrontendLBDNS: dns, OutAppURL: "http://" + dns})
+	return setOutputs(r, outputs)
 }
 
 // publicSubnets returns public subnets by number (1-4).
@@ -83,8 +96,12 @@ func setOutputs(r *Run, outputs map[string]string) error {
 }
 
 func liveFrontendLB(ctx context.Context, r *Run) ([]Fact, error) {
+	frontend2 := fmt.Sprintf("%s %s", r.Output(r.Stage.Name, OutFrontend2ID), instanceStateOf(ctx, r.Env, r.Output(r.Stage.Name, OutFrontend2ID)))
+	if bootstrapRetired(r) {
+		frontend2 = retiredNote(r, &frontendTier)
+	}
 	return []Fact{
-		{Name: "frontend-2", Value: fmt.Sprintf("%s %s", r.Output(r.Stage.Name, OutFrontend2ID), instanceStateOf(ctx, r.Env, r.Output(r.Stage.Name, OutFrontend2ID)))},
+		{Name: "frontend-2", Value: frontend2},
 		targetHealthFact(ctx, r.Env, "frontend-tg", r.Output(r.Stage.Name, OutFrontendTGARN)),
 		{Name: "app URL", Value: r.Output(r.Stage.Name, OutAppURL)},
 	}, nil

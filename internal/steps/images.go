@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,8 +18,16 @@ import (
 // until the image is available.
 func ensureTierImage(ctx context.Context, r *Run, t *appTier, sourceID string) (string, error) {
 	name := r.Name(t.AMIName)
-	id, err := r.Ensure(ctx, Spec{Key: "image/" + t.Name, Kind: imageKind, Name: name, Detail: "from " + sourceID,
+	detail := "from " + sourceID
+	if sourceID == "" {
+		detail = "its source instance was retired"
+	}
+	id, err := r.Ensure(ctx, Spec{Key: "image/" + t.Name, Kind: imageKind, Name: name, Detail: detail,
 		Create: func(ctx context.Context, _ string) (string, error) {
+			if sourceID == "" {
+				return "", fmt.Errorf("its source instance %s is not in the state file: it was retired by stage autoscaling; set autoscaling.keep_bootstrap_instances: true and run `myappctl up` to launch it and bake the AMI again",
+					r.Name(t.Members[0].Name))
+			}
 			if err := waitInstanceReady(ctx, r, sourceID, r.Name(t.Members[0].Name), t.Service); err != nil {
 				return "", err
 			}

@@ -86,7 +86,8 @@ func rollMember(ctx context.Context, r *Run, t *appTier, m tierMember, settings 
 	var retired []string
 	for _, in := range live {
 		if old := aws.ToString(in.InstanceId); old != id {
-			if err := retireInstance(ctx, r, tgARN, t.Port, name, in, settings.hash()); err != nil {
+			detail := fmt.Sprintf("old instance %s (config %s, now %s)", old, orNone(configOf(in)), settings.hash())
+			if err := retireInstance(ctx, r, in, retirement{tgARN: tgARN, port: t.Port, name: name, why: "replaced", detail: detail}); err != nil {
 				return "", nil, err
 			}
 			retired = append(retired, old)
@@ -188,31 +189,39 @@ func recordMember(r *Run, m tierMember, id, name string) error {
 	return r.State.SetOutput(m.Owner, m.Output, id)
 }
 
-// retireInstance takes an old instance out of service: deregister it, let
-// its connections drain, terminate it.
-func retireInstance(ctx context.Context, r *Run, tgARN string, port int32, name string, in ec2types.Instance, want string) error {
+// retirement says how an instance leaves: the target group it serves in
+// (and on which port), its member's Name, why, and the delete's detail.
+type retirement struct {
+	tgARN       string
+	port        int32
+	name        string
+	why, detail string
+}
+
+// retireInstance takes an instance out of service: deregister it, let its
+// connections drain, terminate it.
+func retireInstance(ctx context.Context, r *Run, in ec2types.Instance, how retirement) error {
 	id := aws.ToString(in.InstanceId)
-	if tgARN != "" && !isPlanned(tgARN) {
-		registered, err := targetRegistered(ctx, r, tgARN, id)
+	if how.tgARN != "" && !isPlanned(how.tgARN) {
+		registered, err := targetRegistered(ctx, r, how.tgARN, id)
 		if err != nil {
 			return err
 		}
 		if registered {
-			err := r.change("modify", targetGroupKind.Type, arnName(tgARN), "deregister "+id+" (replaced)", func() error {
-				_, err := r.AWS.ELBV2.DeregisterTargets(ctx, &elbv2.DeregisterTargetsInput{TargetGroupArn: aws.String(tgARN),
-					Targets: []elbv2types.TargetDescription{{Id: aws.String(id), Port: aws.Int32(port)}}})
+			err := r.change("modify", targetGroupKind.Type, arnName(how.tgARN), "deregister "+id+" ("+how.why+")", func() error {
+				_, err := r.AWS.ELBV2.DeregisterTargets(ctx, &elbv2.DeregisterTargetsInput{TargetGroupArn: aws.String(how.tgARN),
+					Targets: []elbv2types.TargetDescription{{Id: aws.String(id), Port: aws.Int32(how.port)}}})
 				if err != nil {
 					return err
 				}
-				return waitTargetGone(ctx, r, tgARN, id)
+				return waitTargetGone(ctx, r, how.tgARN, id)
 			})
 			if err != nil {
 				return err
 			}
 		}
 	}
-	detail := fmt.Sprintf("old instance %s (config %s, now %s)", id, orNone(configOf(in)), want)
-	return r.change("delete", instanceKind.Type, name, detail, func() error {
+	return r.change("delete", instanceKind.Type, how.name, how.detail, func() error {
 		_, err := r.AWS.EC2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
 		return err
 	})

@@ -74,7 +74,11 @@ func applySecurity(ctx context.Context, r *Run) error {
 	if err := r.SetOutput(OutArtifactsBucket, bucket); err != nil {
 		return err
 	}
-	id, err := ensureSourceInstance(ctx, r, &frontendTier, frontendSettings(placeholderAPIURL))
+	if bootstrapRetired(r) {
+		r.Logf("frontend-1 %s", retiredNote(r, &frontendTier))
+		return nil
+	}
+	id, err := ensureSourceInstance(ctx, r, &frontendTier, frontendSettings(linkedAPIURL(r)))
 	if err != nil {
 		return err
 	}
@@ -95,6 +99,9 @@ func ensureSecurityGroup(ctx context.Context, r *Run, vpcID string, g securityGr
 }
 
 func liveSecurity(ctx context.Context, r *Run) ([]Fact, error) {
+	if bootstrapRetired(r) {
+		return []Fact{{Name: "frontend-1", Value: retiredNote(r, &frontendTier)}}, nil
+	}
 	id := r.Output(r.Stage.Name, OutFrontend1ID)
 	return []Fact{{Name: "frontend-1", Value: fmt.Sprintf("%s %s", id, instanceStateOf(ctx, r.Env, id))}}, nil
 }

@@ -53,8 +53,8 @@ func Stages() Registry {
 		backendStage(),
 		rdsStage(),
 		backendLBStage(),
-		{Number: 7, Name: "link", Title: "point the frontend at the backend", Needs: []string{"frontend-lb", "backend-lb"}},
-		{Number: 8, Name: "autoscaling", Title: "launch templates and auto scaling groups", Needs: []string{"link"}},
+		linkStage(),
+		autoscalingStage(),
 		s3SyncStage(),
 	}
 }
