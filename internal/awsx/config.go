@@ -59,31 +59,31 @@ func LoadConfig(ctx context.Context, o Options) (aws.Config, error) {
 	if o.EndpointURL != "" {
 		cfg.BaseEndpoint = aws.String(o.EndpointURL)
 	}
-	if err := checkCredentials(ctx, cfg, o.CredentialTimeout); err != nil {
+	if err := checkCredentials(ctx, cfg, o.CredentialTimeout, UsesCustomEndpoint(cfg)); err != nil {
 		return aws.Config{}, err
 	}
 	return cfg, nil
 }
 
-func checkCredentials(ctx context.Context, cfg aws.Config, timeout time.Duration) error {
+func checkCredentials(ctx context.Context, cfg aws.Config, timeout time.Duration, emulator bool) error {
 	if timeout == 0 {
 		timeout = 5 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if cfg.Credentials == nil {
-		return credentialsHelp(errors.New("no credential provider"))
+		return credentialsHelp(errors.New("no credential provider"), emulator)
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return credentialsHelp(err)
+		return credentialsHelp(err, emulator)
 	}
 	return nil
 }
 
-func credentialsHelp(cause error) error {
+func credentialsHelp(cause error, emulator bool) error {
 	hint := "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (plus AWS_SESSION_TOKEN for a lab), " +
 		"or pass --profile NAME for a profile in ~/.aws/credentials, or run `aws sso login`"
-	if os.Getenv("AWS_ENDPOINT_URL") != "" {
+	if emulator {
 		hint += "; an emulator accepts any values, e.g. AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test"
 	}
 	return fmt.Errorf("%w: %v\n  %s", ErrNoCredentials, shortCause(cause), hint)
