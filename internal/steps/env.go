@@ -68,6 +68,8 @@ type Run struct {
 	*Env
 	Stage  *Stage
 	DryRun bool
+	// quiet drops progress lines (status checks drift with a silent dry run).
+	quiet bool
 
 	mu      sync.Mutex
 	changes []Change
@@ -96,7 +98,7 @@ func (p *plannedOutputs) set(stage, key, v string) {
 
 // Logf prints a progress line prefixed with the stage name.
 func (r *Run) Logf(format string, args ...any) {
-	if r.Log != nil {
+	if r.Log != nil && !r.quiet {
 		r.Log("["+r.Stage.Name+"] "+format, args...)
 	}
 }

@@ -81,7 +81,7 @@ func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult,
 			if len(blocked) > 0 {
 				res = StageResult{Stage: s.Name, Err: fmt.Errorf("stage %s skipped: it needs %v, which did not complete", s.Name, blocked)}
 			} else {
-				res = rn.apply(ctx, s, false, nil)
+				res = rn.apply(ctx, &Run{Env: rn.Env, Stage: s})
 			}
 			mu.Lock()
 			results[s.Name] = res
@@ -115,19 +115,20 @@ func (rn *Runner) Step(ctx context.Context, nameOrNumber string) (StageResult, e
 				s.Name, n.Number, need, st.Status, need, s.Name)
 		}
 	}
-	res := rn.apply(ctx, s, false, nil)
+	res := rn.apply(ctx, &Run{Env: rn.Env, Stage: s})
 	return res, res.Err
 }
 
-// apply runs one stage and records its status.
-func (rn *Runner) apply(ctx context.Context, s *Stage, dryRun bool, planned *plannedOutputs) StageResult {
+// apply runs one stage as r says (r.DryRun: only record changes) and, unless
+// dry, records the stage's status.
+func (rn *Runner) apply(ctx context.Context, r *Run) StageResult {
+	s, dryRun := r.Stage, r.DryRun
 	start := time.Now()
 	res := StageResult{Stage: s.Name}
 	if !s.Implemented() {
 		res.Err = &ErrNotImplemented{Stage: s.Name}
 		return res
 	}
-	r := &Run{Env: rn.Env, Stage: s, DryRun: dryRun, planned: planned}
 	if !dryRun {
 		if err := rn.Env.State.SetStatus(s.Name, state.StatusInProgress, nil); err != nil {
 			res.Err = err
@@ -166,7 +167,7 @@ func (rn *Runner) Plan(ctx context.Context) ([]StageResult, error) {
 	planned := &plannedOutputs{m: map[string]string{}}
 	var out []StageResult
 	for _, s := range rn.Stages {
-		res := rn.apply(ctx, s, true, planned)
+		res := rn.apply(ctx, &Run{Env: rn.Env, Stage: s, DryRun: true, planned: planned})
 		if res.Err != nil {
 			res.Error = res.Err.Error()
 		}
@@ -236,7 +237,8 @@ func (rn *Runner) Status(ctx context.Context, showSecrets bool) ([]StageStatus, 
 // liveStatus adds live facts and drift (a dry run of the stage) to a
 // completed stage's status.
 func (rn *Runner) liveStatus(ctx context.Context, s *Stage, ss *StageStatus) {
-	res := rn.apply(ctx, s, true, &plannedOutputs{m: map[string]string{}})
+	// Quiet: the stage's informational lines are noise in status.
+	res := rn.apply(ctx, &Run{Env: rn.Env, Stage: s, DryRun: true, quiet: true, planned: &plannedOutputs{m: map[string]string{}}})
 	ss.Drift = res.Changes
 	if res.Err != nil {
 		ss.DriftError = res.Err.Error()
@@ -244,7 +246,7 @@ func (rn *Runner) liveStatus(ctx context.Context, s *Stage, ss *StageStatus) {
 	if s.Live == nil {
 		return
 	}
-	facts, err := s.Live(ctx, &Run{Env: rn.Env, Stage: s, DryRun: true, planned: &plannedOutputs{m: map[string]string{}}})
+	facts, err := s.Live(ctx, &Run{Env: rn.Env, Stage: s, DryRun: true, quiet: true, planned: &plannedOutputs{m: map[string]string{}}})
 	if err != nil {
 		facts = append(facts, Fact{Name: "error", Value: err.Error()})
 	}
