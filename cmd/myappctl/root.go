@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/myappctl/myappctl/internal/app"
 	"github.com/myappctl/myappctl/internal/config"
@@ -19,8 +20,14 @@ type deps struct {
 }
 
 func defaultDeps() deps {
-	fi, err := os.Stdin.Stat()
-	return deps{clients: app.AWSClients, stdin: os.Stdin, interactive: err == nil && fi.Mode()&os.ModeCharDevice != 0}
+	return deps{clients: app.AWSClients, stdin: os.Stdin, interactive: isTerminal(os.Stdin)}
+}
+
+// isTerminal reports whether f is a terminal (not merely a character device
+// such as /dev/null): a termios query only succeeds on a tty.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 // globals are the flags every command has.
