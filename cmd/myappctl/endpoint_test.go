@@ -120,46 +120,21 @@ func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
 		return st.Stages
 	}
 
-	// up builds every implemented stage: `up` when all are, else `up --to`
-	// the last one before the first gap, then `step` for those it left out
-	// (not needed by that one, or after the gap).
-	var implemented []string
-	gapAt, last := "", ""
+	// Every stage is implemented: up builds all nine.
+	var stages []string
 	for _, st := range statusOf() {
-		if !st.Implemented && gapAt == "" {
-			gapAt = st.Name
+		if !st.Implemented {
+			t.Fatalf("stage %s is not implemented", st.Name)
 		}
-		if st.Implemented {
-			implemented = append(implemented, st.Name)
-			if gapAt == "" {
-				last = st.Name
-			}
-		}
+		stages = append(stages, st.Name)
 	}
-	if len(implemented) < 7 {
-		t.Fatalf("implemented stages: %v", implemented)
-	}
-	var stepped []string
-	upAll := func() string {
-		t.Helper()
-		if gapAt == "" {
-			return run("up")
-		}
-		out := run("up", "--to", last)
-		if stepped == nil {
-			for _, st := range statusOf() {
-				if st.Implemented && st.Status != "complete" {
-					stepped = append(stepped, st.Name)
-				}
-			}
-		}
-		for _, name := range stepped {
-			out += run("step", name)
-		}
-		return out
-	}
+	upAll := func() string { t.Helper(); return run("up") }
 	out := upAll()
-	for _, name := range implemented {
+	if !regexp.MustCompile(`(?m)^app: http://frontend-lb-\S+\.elb\.amazonaws\.com$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^API: http://backend-lb-\S+:8090$`).MatchString(out) {
+		t.Errorf("up does not say where the app is:\n%s", out)
+	}
+	for _, name := range stages {
 		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\s+changed \d+:`).MatchString(out) {
 			t.Errorf("up did not build stage %s:\n%s", name, out)
 		}
@@ -199,7 +174,7 @@ func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
 	cloud.ResetCalls()
 	before = counted()
 	out = upAll()
-	for _, name := range implemented {
+	for _, name := range stages {
 		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\s+up to date$`).MatchString(out) {
 			t.Errorf("second up: stage %s is not up to date:\n%s", name, out)
 		}

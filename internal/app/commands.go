@@ -28,13 +28,29 @@ func CheckOutput(format string) error {
 	return nil
 }
 
-// Up runs every stage (or those up to opts.To) and prints what changed.
+// Up runs every stage (or those up to opts.To), prints what changed and,
+// once the load balancers exist, where the app is.
 func Up(ctx context.Context, s *Session, opts steps.UpOptions, format string, out io.Writer) error {
 	results, err := s.Runner.Up(ctx, opts)
 	if perr := printResults(out, format, results, "up"); perr != nil {
 		return perr
 	}
+	if err == nil && format == OutputTable {
+		printURLs(out, s)
+	}
 	return err
+}
+
+// printURLs names the app and API addresses the stack serves.
+func printURLs(out io.Writer, s *Session) {
+	for _, u := range []struct{ label, stage, key string }{
+		{"app", "frontend-lb", steps.OutAppURL},
+		{"API", "backend-lb", steps.OutAPIURL},
+	} {
+		if v := s.State.Output(u.stage, u.key); v != "" {
+			fmt.Fprintf(out, "%s: %s\n", u.label, v)
+		}
+	}
 }
 
 // Step runs one stage and prints what changed.
