@@ -5,10 +5,13 @@ DIST      := dist
 LINUX_ENV := GOOS=linux GOARCH=amd64 CGO_ENABLED=0
 LDFLAGS   := -s -w
 
-.PHONY: help build cli artifacts test lint bench run-backend run-frontend run-local clean
+.PHONY: help setup build cli artifacts test lint bench run-backend run-frontend run-local clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+setup: ## install and start what the full test suite needs (Chromium, MariaDB; Debian/Ubuntu, root or sudo)
+	bash scripts/setup.sh
 
 build: cli artifacts ## build the CLI and the linux/amd64 binaries it deploys
 
@@ -21,7 +24,9 @@ artifacts: ## cross-build backend, frontend and the Lambda bootstrap into dist/l
 	$(LINUX_ENV) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/linux-amd64/myapp-frontend ./frontend
 	$(LINUX_ENV) $(GO) build -trimpath -tags lambda.norpc -ldflags '$(LDFLAGS)' -o $(DIST)/linux-amd64/bootstrap ./lambda/syncs3
 
-test: ## run every test (CI=true makes server/browser tests mandatory)
+test: ## run every test; uses the local MariaDB when it answers (CI=true makes MySQL/browser tests mandatory)
+	@if [ -z "$${TEST_MYSQL_DSN:-}" ] && mariadb-admin -uroot ping >/dev/null 2>&1; then \
+		export TEST_MYSQL_DSN='root:@tcp(127.0.0.1:3306)/test'; echo "test: MySQL tests use $$TEST_MYSQL_DSN"; fi; \
 	$(GO) test -count=1 -timeout 30m ./...
 
 lint: ## go vet + gofmt check
