@@ -24,9 +24,9 @@ artifacts: ## cross-build backend, frontend and the Lambda bootstrap into dist/l
 	$(LINUX_ENV) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/linux-amd64/myapp-frontend ./frontend
 	$(LINUX_ENV) $(GO) build -trimpath -tags lambda.norpc -ldflags '$(LDFLAGS)' -o $(DIST)/linux-amd64/bootstrap ./lambda/syncs3
 
-test: ## run every test; uses the local MariaDB when it answers (CI=true makes MySQL/browser tests mandatory)
-	@if [ -z "$${TEST_MYSQL_DSN:-}" ] && mariadb-admin -uroot ping >/dev/null 2>&1; then \
-		export TEST_MYSQL_DSN='root:@tcp(127.0.0.1:3306)/test'; echo "test: MySQL tests use $$TEST_MYSQL_DSN"; fi; \
+test: ## run every test; uses the local MariaDB of make setup when it answers (CI=true makes MySQL/browser tests mandatory)
+	@if [ -z "$${TEST_MYSQL_DSN:-}" ] && mariadb -h127.0.0.1 -umyapp_test -pmyapp_test -e 'SELECT 1' test >/dev/null 2>&1; then \
+		export TEST_MYSQL_DSN='myapp_test:myapp_test@tcp(127.0.0.1:3306)/test'; echo "test: MySQL tests use $$TEST_MYSQL_DSN (make setup)"; fi; \
 	$(GO) test -count=1 -timeout 30m ./...
 
 lint: ## go vet + gofmt check

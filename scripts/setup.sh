@@ -26,5 +26,14 @@ if ! mariadb-admin -uroot ping >/dev/null 2>&1; then
     sleep 1
   done
 fi
-$SUDO mariadb -uroot -e 'CREATE DATABASE IF NOT EXISTS test'
-echo "setup: ready (Chromium: $(command -v chromium); MySQL tests: TEST_MYSQL_DSN='root:@tcp(127.0.0.1:3306)/test')"
+# A test user that may create and drop only the tests' own databases
+# (myapp_test_<random>), reachable over TCP with a password whatever root's
+# authentication is.
+$SUDO mariadb -uroot <<'SQL'
+CREATE DATABASE IF NOT EXISTS test;
+CREATE USER IF NOT EXISTS 'myapp_test'@'localhost' IDENTIFIED BY 'myapp_test';
+CREATE USER IF NOT EXISTS 'myapp_test'@'127.0.0.1' IDENTIFIED BY 'myapp_test';
+GRANT ALL PRIVILEGES ON `myapp\_test\_%`.* TO 'myapp_test'@'localhost', 'myapp_test'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON `test`.* TO 'myapp_test'@'localhost', 'myapp_test'@'127.0.0.1';
+SQL
+echo "setup: ready (Chromium: $(command -v chromium); MySQL tests: TEST_MYSQL_DSN='myapp_test:myapp_test@tcp(127.0.0.1:3306)/test')"
