@@ -95,14 +95,14 @@ func serverConfig(tb testing.TB) *mysql.Config {
 		if InCI() {
 			tb.Fatalf("%s is not set, and CI is: the MySQL tests must run in CI", DSNEnv)
 		}
-		tb.Skipf("%s is not set (e.g. root:@tcp(127.0.0.1:3306)/test); skipping the MySQL tests", DSNEnv)
+		tb.Skipf("%s is not set (e.g. myapp_test:myapp_test@tcp(127.0.0.1:3306)/test after make setup); skipping the MySQL tests", DSNEnv)
 	}
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		tb.Fatalf("%s: %v", DSNEnv, err)
 	}
 	if cfg.Net != "tcp" {
-		tb.Fatalf("%s: use a tcp address, e.g. root:@tcp(127.0.0.1:3306)/test", DSNEnv)
+		tb.Fatalf("%s: use a tcp address, e.g. myapp_test:myapp_test@tcp(127.0.0.1:3306)/test", DSNEnv)
 	}
 	cfg.DBName = ""
 	cfg.Timeout = 5 * time.Second
