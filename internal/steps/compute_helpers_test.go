@@ -254,3 +254,31 @@ func (cb *computeBed) guardServing(tg func() string) *servingGuard {
 	env.AWS = &clients
 	return g
 }
+
+// assertSecondUpConverged runs up, then up again as a new process: the
+// second makes no change and no mutating call, and a plan of the first
+// `stages` stages is empty.
+func (cb *computeBed) assertSecondUpConverged(stages int) {
+	t := cb.t
+	t.Helper()
+	cb.up("")
+	cb.reload()
+	cb.cloud.ResetCalls()
+	for _, res := range cb.up("") {
+		if len(res.Changes) != 0 {
+			t.Errorf("%s changed %v", res.Stage, res.Changes)
+		}
+	}
+	if m := cb.cloud.MutatingCalls(); len(m) != 0 {
+		t.Errorf("second up made mutating calls %v", m)
+	}
+	plan, err := cb.runner.Plan(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range plan[:stages] {
+		if len(p.Changes) != 0 {
+			t.Errorf("plan after converging: %s %v", p.Stage, p.Changes)
+		}
+	}
+}

@@ -133,26 +133,7 @@ func backendSettingsFor(endpoint string) runtimeSettings {
 
 func TestComputeSecondUpMakesNoMutatingCall(t *testing.T) {
 	cb := newComputeBed(t)
-	cb.up("")
-	cb.reload()
-	cb.cloud.ResetCalls()
-	for _, res := range cb.up("") {
-		if len(res.Changes) != 0 {
-			t.Errorf("%s changed %v", res.Stage, res.Changes)
-		}
-	}
-	if m := cb.cloud.MutatingCalls(); len(m) != 0 {
-		t.Errorf("second up made mutating calls %v", m)
-	}
-	plan, err := cb.runner.Plan(bg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range plan[:6] {
-		if len(p.Changes) != 0 {
-			t.Errorf("plan after converging: %s %v", p.Stage, p.Changes)
-		}
-	}
+	cb.assertSecondUpConverged(6)
 }
 
 func TestEachComputeStageRunsAloneOnceItsNeedsAreDone(t *testing.T) {
