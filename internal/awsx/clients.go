@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -69,7 +70,9 @@ type Clients struct {
 	ELBV2  ELBV2API
 	// Autoscaling is EC2 Auto Scaling (stage 8's groups).
 	Autoscaling AutoScalingAPI
-	Presign     Presigner
+	// SSM is Parameter Store: the tiers' runtime settings.
+	SSM     SSMAPI
+	Presign Presigner
 }
 
 // NewClients builds the real SDK clients from one configuration; the
@@ -85,6 +88,7 @@ func NewClients(cfg aws.Config) *Clients {
 		IAM:         iam.NewFromConfig(cfg),
 		ELBV2:       elasticloadbalancingv2.NewFromConfig(cfg),
 		Autoscaling: autoscaling.NewFromConfig(cfg),
+		SSM:         ssm.NewFromConfig(cfg),
 		Presign:     presign,
 	}
 }

@@ -261,6 +261,42 @@ func (f *S3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...func(*
 		ContentType: aws.String(o.ContentType), LastModified: aws.Time(o.Modified)}, nil, fault)
 }
 
+// GetObject returns an object's bytes (NoSuchKey when it is missing).
+func (f *S3) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	fault, err := f.begin(ctx, "GetObject")
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucket(in.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	o, ok := b.Objects[aws.ToString(in.Key)]
+	if !ok {
+		return nil, &types.NoSuchKey{Message: aws.String("The specified key does not exist.")}
+	}
+	return finish(&s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(bytes.Clone(o.Data))), ETag: aws.String(o.ETag),
+		ContentLength: aws.Int64(int64(len(o.Data))), ContentType: aws.String(o.ContentType), LastModified: aws.Time(o.Modified)}, nil, fault)
+}
+
+// DeleteObject deletes one object; a missing key is no error, as in S3.
+func (f *S3) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, _ ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
+	fault, err := f.begin(ctx, "DeleteObject")
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucket(in.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	delete(b.Objects, aws.ToString(in.Key))
+	return finish(&s3.DeleteObjectOutput{}, nil, fault)
+}
+
 // ListObjectsV2 pages 1,000 keys at a time (or MaxKeys), like S3.
 func (f *S3) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, _ ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
 	fault, err := f.begin(ctx, "ListObjectsV2")

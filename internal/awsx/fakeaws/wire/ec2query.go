@@ -442,6 +442,7 @@ const (
 )
 
 var readerType = reflect.TypeFor[io.Reader]()
+var readCloserType = reflect.TypeFor[io.ReadCloser]()
 
 // build returns a *t with every field set.
 func (f *filler) build(t reflect.Type) reflect.Value {

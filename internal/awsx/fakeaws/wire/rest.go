@@ -732,6 +732,14 @@ func (c *restCodec) encodeLocked(op *restOp, out reflect.Value) (int, http.Heade
 		switch {
 		case !f.IsValid():
 		case f.Type() == readerType || f.Kind() == reflect.Interface:
+			if r, ok := f.Interface().(io.Reader); ok && r != nil { // a streaming payload (GetObject's Body)
+				if _, err := io.Copy(&body, r); err != nil {
+					return http.StatusInternalServerError, header, nil
+				}
+				if cl, ok := r.(io.Closer); ok {
+					_ = cl.Close()
+				}
+			}
 		case isBlob(f.Type()):
 			body.Write(f.Bytes())
 		case f.Kind() == reflect.String:

@@ -469,6 +469,10 @@ func (c *restCodec) learnResponse(ro *restOp) {
 	payload := false
 	for i := range out.NumField() {
 		sf := out.Field(i)
+		if wireField(sf) && sf.Type == readCloserType && !payload { // a streaming payload: the HTTP body itself
+			ro.outs[i], payload = binding{kind: bindPayload}, true
+			continue
+		}
 		if !wireField(sf) || sf.Type.Kind() == reflect.Interface {
 			continue
 		}

@@ -31,6 +31,8 @@ import (
 // fakes do not set them.
 var restOutputGaps = map[string]string{
 	"HeadObject.ExpiresString": "the raw Expires header, which the SDK also reads as the timestamp Expires",
+	"GetObject.ExpiresString":  "the raw Expires header, which the SDK also reads as the timestamp Expires",
+	"GetObject.Body":           "a stream the SDK hands over unread (TestS3OverHTTP reads one back)",
 }
 
 // restRoundTrip checks one REST operation as learning probes it: inputs
@@ -240,6 +242,21 @@ func TestS3OverHTTP(t *testing.T) {
 	_, err = c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: bucket, Key: aws.String("nope.html")})
 	if !errors.As(err, &nf) {
 		t.Errorf("HeadObject of a missing key: %v, want types.NotFound", err)
+	}
+	obj := must(c.GetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: aws.String("index.html")})).ok(t)
+	if body, err := io.ReadAll(obj.Body); err != nil || !bytes.Equal(body, page) || aws.ToString(obj.ETag) != aws.ToString(put.ETag) ||
+		aws.ToString(obj.ContentType) != "text/html" {
+		t.Errorf("get = %q, %v, %+v", body, err, obj)
+	}
+	var noKey *s3types.NoSuchKey
+	if _, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: aws.String("nope.html")}); !errors.As(err, &noKey) {
+		t.Errorf("GetObject of a missing key: %v, want types.NoSuchKey", err)
+	}
+	must(c.PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String("tmp/x"), Body: strings.NewReader("x")})).ok(t)
+	must(c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String("tmp/x")})).ok(t)
+	must(c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String("tmp/x")})).ok(t)
+	if _, ok := fake.Object("myapp-site", "tmp/x"); ok {
+		t.Error("DeleteObject left the object")
 	}
 	if l := must(c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: bucket, Prefix: aws.String("assets/")})).ok(t); len(l.Contents) != 1 ||
 		aws.ToString(l.Contents[0].Key) != "assets/js/app v1.js" || aws.ToInt64(l.Contents[0].Size) != 3 || aws.ToInt32(l.KeyCount) != 1 {
