@@ -83,7 +83,7 @@ func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
 		"MYAPP_WAIT_POLL_INTERVAL": "5ms", "MYAPP_WAIT_TIMEOUT": "2s", "MYAPP_WAIT_DESTROY_TIMEOUT": "3s",
 		"MYAPP_ARTIFACTS_DIR": artifacts,
 	}
-	for _, svc := range []string{"EC2", "STS", "S3", "RDS", "LAMBDA", "IAM", "ELASTIC_LOAD_BALANCING_V2", "AUTO_SCALING"} {
+	for _, svc := range []string{"EC2", "STS", "S3", "RDS", "LAMBDA", "IAM", "ELASTIC_LOAD_BALANCING_V2", "AUTO_SCALING", "SSM"} {
 		env["AWS_ENDPOINT_URL_"+svc] = ""
 	}
 	for k, v := range env {
@@ -95,7 +95,7 @@ func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		checkSDKClients(t, c)
+		checkSDKClients(t, c, handler.(*wire.Server))
 		return c, nil
 	}
 	statePath := filepath.Join(t.TempDir(), "myapp.json")
@@ -251,8 +251,9 @@ type stageStatus struct {
 }
 
 // checkSDKClients fails unless every client is the SDK's (or, for the
-// presigner, built on it): none is an in-process fake.
-func checkSDKClients(t *testing.T, c *awsx.Clients) {
+// presigner, built on it) and the wire server speaks its service: none is
+// an in-process fake, and none can reach an AWS the test does not serve.
+func checkSDKClients(t *testing.T, c *awsx.Clients, srv *wire.Server) {
 	t.Helper()
 	v := reflect.ValueOf(c).Elem()
 	for i := range v.NumField() {
@@ -268,6 +269,9 @@ func checkSDKClients(t *testing.T, c *awsx.Clients) {
 		pkg := reflect.Indirect(f.Elem()).Type().PkgPath()
 		if strings.Contains(pkg, "fakeaws") || !strings.HasPrefix(pkg, "github.com/aws/aws-sdk-go-v2/service/") && pkg != reflect.TypeFor[awsx.Clients]().PkgPath() {
 			t.Errorf("client %s is a %s from %s, not the SDK's", name, f.Elem().Type(), pkg)
+		}
+		if _, served := srv.ServiceOf(f.Interface()); !served && pkg != reflect.TypeFor[awsx.Clients]().PkgPath() {
+			t.Errorf("client %s (%s) is of a service the wire server does not speak", name, f.Elem().Type())
 		}
 	}
 }

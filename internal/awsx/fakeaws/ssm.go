@@ -129,7 +129,8 @@ func (f *SSM) PutParameter(ctx context.Context, in *ssm.PutParameterInput, _ ...
 	}
 	next.Name, next.ARN = aws.String(name), aws.String(ParameterARN(f.Region, name))
 	next.Version = p.meta.Version + 1
-	next.LastModifiedDate, next.LastModifiedUser = aws.Time(time.Now()), aws.String("arn:aws:iam::"+Account+":user/test")
+	// AWS keeps milliseconds, as the JSON protocol's epoch seconds carry them.
+	next.LastModifiedDate, next.LastModifiedUser = aws.Time(time.Now().Truncate(time.Millisecond)), aws.String("arn:aws:iam::"+Account+":user/test")
 	p.meta, p.value, p.cipher = next, value, ""
 	if next.Type == types.ParameterTypeSecureString {
 		p.cipher = ciphertext()

@@ -59,22 +59,36 @@ func schemaStatus(reg *smithy.TypeRegistry, code string, server bool) int {
 func jsonError(reg *smithy.TypeRegistry, h http.Header, code, message string) []byte {
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Amzn-Errortype", code)
-	typ, key := "User", "message"
+	typ := "User"
 	if e, ok := reg.LookupEntry(code); ok {
-		if e.Schema.Member("Message") != nil {
-			key = "Message"
-		}
 		if t, ok := smithy.SchemaTrait[*traits.Error](e.Schema); ok && t.Type == "server" {
 			typ = "Service"
 		}
 	}
+	return jsonObject("Type", typ, messageKey(reg, code), message)
+}
+
+// messageKey is the member an error shape holds its message in: "Message"
+// or "message" (the SDK reads only its own).
+func messageKey(reg *smithy.TypeRegistry, code string) string {
+	if e, ok := reg.LookupEntry(code); ok && e.Schema.Member("Message") != nil {
+		return "Message"
+	}
+	return "message"
+}
+
+// jsonObject is a JSON object of string members, in the order given.
+func jsonObject(kv ...string) []byte {
 	var b bytes.Buffer
-	b.WriteString(`{"Type":`)
-	writeJSONString(&b, typ)
-	b.WriteString(",")
-	writeJSONString(&b, key)
-	b.WriteString(":")
-	writeJSONString(&b, message)
-	b.WriteString("}")
+	b.WriteByte('{')
+	for i := 0; i < len(kv); i += 2 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeJSONString(&b, kv[i])
+		b.WriteByte(':')
+		writeJSONString(&b, kv[i+1])
+	}
+	b.WriteByte('}')
 	return b.Bytes()
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -47,6 +48,7 @@ type testbed struct {
 	iam      *iam.Client
 	rds      *rds.Client
 	elbv2    *elbv2.Client
+	ssm      *ssm.Client
 }
 
 func newTestbed(t *testing.T) *testbed {
@@ -68,6 +70,7 @@ func newTestbed(t *testing.T) *testbed {
 	tb.iam = iam.NewFromConfig(cfg)
 	tb.rds = rds.NewFromConfig(cfg)
 	tb.elbv2 = elbv2.NewFromConfig(cfg)
+	tb.ssm = ssm.NewFromConfig(cfg)
 	return tb
 }
 
@@ -424,6 +427,7 @@ func TestEveryInterfaceMethodIsServed(t *testing.T) {
 	for service, iface := range map[string]reflect.Type{
 		"ec2": reflect.TypeFor[awsx.EC2API](), "sts": reflect.TypeFor[awsx.STSAPI](), "elasticloadbalancing": reflect.TypeFor[awsx.ELBV2API](),
 		"rds": reflect.TypeFor[awsx.RDSAPI](), "iam": reflect.TypeFor[awsx.IAMAPI](), "s3": reflect.TypeFor[awsx.S3API](), "lambda": reflect.TypeFor[awsx.LambdaAPI](),
+		"autoscaling": reflect.TypeFor[awsx.AutoScalingAPI](), "ssm": reflect.TypeFor[awsx.SSMAPI](),
 	} {
 		var fake reflect.Value
 		var served func(string) bool
