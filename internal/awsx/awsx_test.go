@@ -145,6 +145,29 @@ func TestErrorHelpers(t *testing.T) {
 	}
 }
 
+func TestIsInstanceProfileNotVisible(t *testing.T) {
+	for _, c := range []struct {
+		code, msg string
+		want      bool
+	}{
+		{"InvalidParameterValue", "Value (myapp-frontend) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name", true},
+		{"InvalidParameterValue", "Value (arn:aws:iam::1:instance-profile/p) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile ARN", true},
+		{"ValidationError", "You must use a valid fully-formed launch template. Value (p) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name", true},
+		{"InvalidParameterValue", "Value (x) for parameter userData is invalid.", false},
+		{"ValidationError", "You must use a valid fully-formed launch template. Value () for parameter groupId is invalid.", false},
+		{"InvalidParameterCombination", "The parameter 'iamInstanceProfile.name' may not be used in combination with 'iamInstanceProfile.arn'", false},
+		{"AccessDenied", "not authorized to perform: iam:PassRole on iamInstanceProfile.name", false},
+	} {
+		err := fmt.Errorf("stage security: %w", &smithy.GenericAPIError{Code: c.code, Message: c.msg})
+		if got := IsInstanceProfileNotVisible(err); got != c.want {
+			t.Errorf("%s %q: %v, want %v", c.code, c.msg, got, c.want)
+		}
+	}
+	if IsInstanceProfileNotVisible(errors.New("parameter iamInstanceProfile.name is invalid")) {
+		t.Error("a plain error matched")
+	}
+}
+
 func TestPollProgressAndTimeout(t *testing.T) {
 	var lines []string
 	logf := func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }

@@ -51,6 +51,7 @@ func New() *Cloud {
 	c := &Cloud{Core: core, EC2: ec2, STS: &STS{Core: core}, S3: NewS3(core, "us-east-1"), ELBV2: NewELBV2(core, ec2), RDS: NewRDS(core, ec2)}
 	c.Autoscaling = NewAutoScaling(core, ec2, c.ELBV2)
 	c.IAM = NewIAM(core)
+	ec2.InstanceProfile = c.IAM.instanceProfileForEC2
 	c.SSM = NewSSM(core, "us-east-1")
 	c.Lambda = NewLambda(core, "us-east-1", c.IAM)
 	c.S3.LambdaInvokable = func(fn, source, account string) bool {

@@ -116,6 +116,9 @@ func launchTemplateData(in *types.RequestLaunchTemplateData) (*types.ResponseLau
 	}
 	out := &types.ResponseLaunchTemplateData{ImageId: in.ImageId, InstanceType: in.InstanceType, KeyName: in.KeyName,
 		SecurityGroupIds: slices.Clone(in.SecurityGroupIds), UserData: in.UserData}
+	if p := in.IamInstanceProfile; p != nil { // checked at launch, as in AWS
+		out.IamInstanceProfile = &types.LaunchTemplateIamInstanceProfileSpecification{Arn: p.Arn, Name: p.Name}
+	}
 	if m := in.MetadataOptions; m != nil {
 		if hops := aws.ToInt32(m.HttpPutResponseHopLimit); m.HttpPutResponseHopLimit != nil && (hops < 1 || hops > 64) {
 			return nil, APIError("InvalidParameterValue", "HttpPutResponseHopLimit must be between 1 and 64")
@@ -297,6 +300,9 @@ func (t *fakeLaunchTemplate) version(n int64) *types.LaunchTemplateVersion {
 	d := *v.LaunchTemplateData
 	d.SecurityGroupIds = slices.Clone(d.SecurityGroupIds)
 	d.TagSpecifications = slices.Clone(d.TagSpecifications)
+	if p := d.IamInstanceProfile; p != nil {
+		d.IamInstanceProfile = &types.LaunchTemplateIamInstanceProfileSpecification{Arn: p.Arn, Name: p.Name}
+	}
 	v.LaunchTemplateData = &d
 	return &v
 }
