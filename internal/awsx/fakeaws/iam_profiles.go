@@ -20,9 +20,6 @@ type fakeProfile struct {
 	unseen int
 }
 
-// maxIAMTags is how many tags an IAM resource can have.
-const maxIAMTags = 50
-
 func (f *IAM) profile(name *string) (*fakeProfile, error) {
 	p, ok := f.profiles[aws.ToString(name)]
 	if !ok {
@@ -45,29 +42,6 @@ func (f *IAM) profileView(p *fakeProfile, withTags bool) types.InstanceProfile {
 	return out
 }
 
-// validIAMTags returns have with tags added (replacing equal keys), or why
-// IAM would refuse them.
-func validIAMTags(have awsx.Tags, tags []types.Tag) (awsx.Tags, error) {
-	out := awsx.Tags{}
-	for k, v := range have {
-		out[k] = v
-	}
-	for _, t := range tags {
-		k, v := aws.ToString(t.Key), aws.ToString(t.Value)
-		switch {
-		case k == "" || len(k) > 128 || len(v) > 256 || t.Value == nil:
-			return nil, APIError("ValidationError", "A tag needs a key of 1 to 128 characters and a value of at most 256 (got %q=%q).", k, v)
-		case strings.HasPrefix(strings.ToLower(k), "aws:"):
-			return nil, APIError("InvalidInput", "Tag keys beginning with aws: are reserved (%s).", k)
-		}
-		out[k] = v
-	}
-	if len(out) > maxIAMTags {
-		return nil, APIError("LimitExceeded", "The number of tags has reached the maximum limit of %d.", maxIAMTags)
-	}
-	return out, nil
-}
-
 // CreateInstanceProfile makes an empty instance profile, tagged in the call.
 func (f *IAM) CreateInstanceProfile(ctx context.Context, in *iam.CreateInstanceProfileInput, _ ...func(*iam.Options)) (*iam.CreateInstanceProfileOutput, error) {
 	fault, err := f.begin(ctx, "CreateInstanceProfile")
@@ -88,7 +62,7 @@ func (f *IAM) CreateInstanceProfile(ctx context.Context, in *iam.CreateInstanceP
 	case f.profiles[name] != nil:
 		return nil, APIError("EntityAlreadyExists", "Instance Profile %s already exists.", name)
 	}
-	tags, err := validIAMTags(awsx.Tags{}, in.Tags)
+	tags, err := mergeTags(awsx.Tags{}, awsx.IAMTagMap(in.Tags), iamTagCodes)
 	if err != nil {
 		return nil, err
 	}
@@ -187,17 +161,13 @@ func (f *IAM) ListInstanceProfiles(ctx context.Context, in *iam.ListInstanceProf
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	page, err := iamPage(f.profiles, in.Marker, in.MaxItems, func(p *fakeProfile) bool {
+	profiles, page, err := f.listProfiles(in.Marker, in.MaxItems, func(p *fakeProfile) bool {
 		return strings.HasPrefix(aws.ToString(p.p.Path), aws.ToString(in.PathPrefix))
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := &iam.ListInstanceProfilesOutput{IsTruncated: page.truncated, Marker: page.marker}
-	for _, n := range page.names {
-		out.InstanceProfiles = append(out.InstanceProfiles, f.profileView(f.profiles[n], false))
-	}
-	return finish(out, nil, fault)
+	return finish(&iam.ListInstanceProfilesOutput{InstanceProfiles: profiles, IsTruncated: page.truncated, Marker: page.marker}, nil, fault)
 }
 
 // ListInstanceProfilesForRole lists the profiles that hold a role.
@@ -211,15 +181,25 @@ func (f *IAM) ListInstanceProfilesForRole(ctx context.Context, in *iam.ListInsta
 	if _, err := f.role(in.RoleName); err != nil {
 		return nil, err
 	}
-	page, err := iamPage(f.profiles, in.Marker, in.MaxItems, func(p *fakeProfile) bool { return p.role == aws.ToString(in.RoleName) })
+	profiles, page, err := f.listProfiles(in.Marker, in.MaxItems, func(p *fakeProfile) bool { return p.role == aws.ToString(in.RoleName) })
 	if err != nil {
 		return nil, err
 	}
-	out := &iam.ListInstanceProfilesForRoleOutput{IsTruncated: page.truncated, Marker: page.marker}
-	for _, n := range page.names {
-		out.InstanceProfiles = append(out.InstanceProfiles, f.profileView(f.profiles[n], false))
+	return finish(&iam.ListInstanceProfilesForRoleOutput{InstanceProfiles: profiles, IsTruncated: page.truncated, Marker: page.marker}, nil, fault)
+}
+
+// listProfiles is a page of the profiles that keep, as listings show
+// them (without tags). Callers hold f.mu.
+func (f *IAM) listProfiles(marker *string, maxItems *int32, keep func(*fakeProfile) bool) ([]types.InstanceProfile, namePage, error) {
+	page, err := iamPage(f.profiles, marker, maxItems, keep)
+	if err != nil {
+		return nil, page, err
 	}
-	return finish(out, nil, fault)
+	var out []types.InstanceProfile
+	for _, n := range page.names {
+		out = append(out, f.profileView(f.profiles[n], false))
+	}
+	return out, page, nil
 }
 
 func (f *IAM) ListInstanceProfileTags(ctx context.Context, in *iam.ListInstanceProfileTagsInput, _ ...func(*iam.Options)) (*iam.ListInstanceProfileTagsOutput, error) {
@@ -248,7 +228,7 @@ func (f *IAM) TagInstanceProfile(ctx context.Context, in *iam.TagInstanceProfile
 	if err != nil {
 		return nil, err
 	}
-	tags, err := validIAMTags(p.tags, in.Tags)
+	tags, err := mergeTags(p.tags, awsx.IAMTagMap(in.Tags), iamTagCodes)
 	if err != nil {
 		return nil, err
 	}

@@ -53,7 +53,6 @@ const (
 	maxLevels       = 15
 	maxStandard     = 4096
 	maxAdvanced     = 8192
-	maxSSMTags      = 50
 	// DefaultParameterKey is the key a SecureString is encrypted with
 	// when PutParameter names none: the account's AWS-managed key for SSM.
 	DefaultParameterKey = "alias/aws/ssm"
@@ -120,7 +119,7 @@ func (f *SSM) PutParameter(ctx context.Context, in *ssm.PutParameterInput, _ ...
 		return nil, err
 	}
 	if p == nil {
-		tags, err := validSSMTags(awsx.Tags{}, in.Tags)
+		tags, err := mergeTags(awsx.Tags{}, awsx.SSMTagMap(in.Tags), ssmTagCodes)
 		if err != nil {
 			return nil, err
 		}

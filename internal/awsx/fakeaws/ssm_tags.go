@@ -3,7 +3,6 @@ package fakeaws
 import (
 	"context"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -31,29 +30,6 @@ func (f *SSM) tagged(rt types.ResourceTypeForTagging, id *string) (*fakeParamete
 	return p, nil
 }
 
-// validSSMTags returns have with tags added (replacing equal keys), or why
-// AWS would refuse them.
-func validSSMTags(have awsx.Tags, tags []types.Tag) (awsx.Tags, error) {
-	out := awsx.Tags{}
-	for k, v := range have {
-		out[k] = v
-	}
-	for _, t := range tags {
-		k, v := aws.ToString(t.Key), aws.ToString(t.Value)
-		switch {
-		case k == "" || len(k) > 128 || len(v) > 256 || t.Value == nil:
-			return nil, APIError("ValidationException", "A tag needs a key of 1 to 128 characters and a value of at most 256 (got %q=%q).", k, v)
-		case strings.HasPrefix(strings.ToLower(k), "aws:"):
-			return nil, APIError("InvalidTag", "The tag key %s is reserved: keys can't begin with aws:.", k)
-		}
-		out[k] = v
-	}
-	if len(out) > maxSSMTags {
-		return nil, APIError("TooManyTagsError", "A parameter can have at most %d tags. Remove one or more tags and try the request again.", maxSSMTags)
-	}
-	return out, nil
-}
-
 // AddTagsToResource adds or replaces a parameter's tags.
 func (f *SSM) AddTagsToResource(ctx context.Context, in *ssm.AddTagsToResourceInput, _ ...func(*ssm.Options)) (*ssm.AddTagsToResourceOutput, error) {
 	fault, err := f.begin(ctx, "AddTagsToResource")
@@ -69,7 +45,7 @@ func (f *SSM) AddTagsToResource(ctx context.Context, in *ssm.AddTagsToResourceIn
 	if len(in.Tags) == 0 {
 		return nil, APIError("ValidationException", "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must not be null")
 	}
-	tags, err := validSSMTags(p.tags, in.Tags)
+	tags, err := mergeTags(p.tags, awsx.SSMTagMap(in.Tags), ssmTagCodes)
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,6 @@ import (
 	"net/http"
 
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/traits"
 )
 
 // targetHeader names the operation of an AWS JSON request.
@@ -49,13 +48,8 @@ func awsJSON11Codec(name string, reg *smithy.TypeRegistry) *restCodec {
 
 // jsonErrorStatus is the HTTP status of an AWS JSON error code.
 func jsonErrorStatus(reg *smithy.TypeRegistry, code string, server bool) int {
-	if e, ok := reg.LookupEntry(code); ok {
-		if t, ok := smithy.SchemaTrait[*traits.HTTPError](e.Schema); ok && t.Code != 0 {
-			return t.Code
-		}
-		if t, ok := smithy.SchemaTrait[*traits.Error](e.Schema); ok && t.Type == "server" {
-			server = true
-		}
+	if status, ok := shapeStatus(reg, code); ok {
+		return status
 	}
 	if server {
 		return http.StatusInternalServerError

@@ -31,13 +31,8 @@ var lambdaCodec = newRESTCodec(&restCodec{
 // schemaStatus is the status of an error code: its shape's @httpError in
 // the service's type registry, else by the code's form.
 func schemaStatus(reg *smithy.TypeRegistry, code string, server bool) int {
-	if e, ok := reg.LookupEntry(code); ok {
-		if t, ok := smithy.SchemaTrait[*traits.HTTPError](e.Schema); ok && t.Code != 0 {
-			return t.Code
-		}
-		if t, ok := smithy.SchemaTrait[*traits.Error](e.Schema); ok && t.Type == "server" {
-			return http.StatusInternalServerError
-		}
+	if status, ok := shapeStatus(reg, code); ok {
+		return status
 	}
 	switch {
 	case server:
@@ -52,6 +47,20 @@ func schemaStatus(reg *smithy.TypeRegistry, code string, server bool) int {
 		return http.StatusTooManyRequests
 	}
 	return http.StatusBadRequest
+}
+
+// shapeStatus is the status the error shape of a code gives: its
+// @httpError, or 500 for a server error; false when it gives none.
+func shapeStatus(reg *smithy.TypeRegistry, code string) (int, bool) {
+	if e, ok := reg.LookupEntry(code); ok {
+		if t, ok := smithy.SchemaTrait[*traits.HTTPError](e.Schema); ok && t.Code != 0 {
+			return t.Code, true
+		}
+		if t, ok := smithy.SchemaTrait[*traits.Error](e.Schema); ok && t.Type == "server" {
+			return http.StatusInternalServerError, true
+		}
+	}
+	return 0, false
 }
 
 // jsonError is a REST-JSON error body; the message goes under the member

@@ -74,6 +74,23 @@ func newTestbed(t *testing.T) *testbed {
 	return tb
 }
 
+// do sends a raw request signed (in scope only) for service.
+func (tb *testbed) do(t *testing.T, method, path, service string, header http.Header, body io.Reader) (int, http.Header, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, tb.url+path, body)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/"+service+"/aws4_request, SignedHeaders=host, Signature=00")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
 // post sends a raw form signed (in scope only) for service.
 func (tb *testbed) post(t *testing.T, service, contentType, body string) (int, string) {
 	t.Helper()
@@ -620,13 +637,14 @@ func TestAPanicInAFakeIsAnInternalError(t *testing.T) {
 // (the call took effect) is visible on retry.
 func TestServerFaultsAreRetriedByTheSDK(t *testing.T) {
 	tb := newTestbed(t)
-	c := ec2.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(tb.url), Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = 3
 				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
 			})
-		}})
+		}}
+	c := ec2.NewFromConfig(cfg)
 	tb.cloud.Inject("CreateInternetGateway", fakeaws.Fault{Err: fakeaws.ServerError(), AfterEffect: true})
 	before := tb.requests.Load()
 	must(c.CreateInternetGateway(context.Background(), &ec2.CreateInternetGatewayInput{})).ok(t)
@@ -635,6 +653,12 @@ func TestServerFaultsAreRetriedByTheSDK(t *testing.T) {
 	}
 	if n := tb.cloud.EC2.Count()["igw"]; n != 2 {
 		t.Errorf("%d internet gateways, want 2 (the lost one and the retry's)", n)
+	}
+	// AWS JSON: a lost PutParameter is seen by the retry.
+	tb.cloud.Inject("PutParameter", fakeaws.Fault{Err: fakeaws.ServerError(), AfterEffect: true})
+	_, err := ssm.NewFromConfig(cfg).PutParameter(context.Background(), &ssm.PutParameterInput{Name: aws.String("/a/b"), Value: aws.String("v"), Type: "String"})
+	if awsx.ErrorCode(err) != "ParameterAlreadyExists" || tb.cloud.CountCalls("PutParameter") != 2 {
+		t.Errorf("err = %v after %d calls", err, tb.cloud.CountCalls("PutParameter"))
 	}
 }
 
