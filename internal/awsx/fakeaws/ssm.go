@@ -27,6 +27,11 @@ type SSM struct {
 	// emulators answer; false (the default) changes the type, as AWS does
 	// today.
 	TypeChangeFails bool
+	// EmptyPages puts an empty page, with only a NextToken, before every
+	// page of GetParametersByPath and DescribeParameters, as AWS may (it
+	// returns results "on a best-effort basis"): callers must keep paging
+	// while there is a token. Off by default.
+	EmptyPages bool
 
 	mu     sync.Mutex
 	params map[string]*fakeParameter

@@ -40,7 +40,7 @@ func (f *SSM) GetParametersByPath(ctx context.Context, in *ssm.GetParametersByPa
 			names = append(names, name)
 		}
 	}
-	page, next, err := ssmPage(names, in.NextToken, size)
+	page, next, err := f.ssmPage(names, in.NextToken, size)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func (f *SSM) DescribeParameters(ctx context.Context, in *ssm.DescribeParameters
 			names = append(names, name)
 		}
 	}
-	page, next, err := ssmPage(names, in.NextToken, size)
+	page, next, err := f.ssmPage(names, in.NextToken, size)
 	if err != nil {
 		return nil, err
 	}
@@ -111,21 +111,33 @@ func ssmPageSize(asked *int32, most int) (int, error) {
 	return 0, APIError("ValidationException", "1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and %d", *asked, most)
 }
 
-// ssmPage cuts a page out of sorted names; the token is the last name
-// returned, opaque to callers.
-func ssmPage(names []string, token *string, size int) ([]string, *string, error) {
+// ssmPage cuts a page out of sorted names. The token is opaque to callers:
+// "n:" or, after an empty page (EmptyPages), "e:", then the last name
+// returned.
+func (f *SSM) ssmPage(names []string, token *string, size int) ([]string, *string, error) {
+	kind, after := "n", ""
 	if token != nil {
-		after, err := base64.RawURLEncoding.DecodeString(*token)
-		if err != nil || len(after) == 0 {
+		raw, err := base64.RawURLEncoding.DecodeString(*token)
+		k, name, ok := strings.Cut(string(raw), ":")
+		if err != nil || !ok || k != "n" && k != "e" {
 			return nil, nil, APIError("InvalidNextToken", "The specified token isn't valid.")
 		}
-		i, _ := slices.BinarySearch(names, string(after)+"\x00")
+		kind, after = k, name
+	}
+	next := func(kind, name string) *string {
+		return aws.String(base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + name)))
+	}
+	if f.EmptyPages && kind != "e" {
+		return nil, next("e", after), nil
+	}
+	if after != "" {
+		i, _ := slices.BinarySearch(names, after+"\x00")
 		names = names[i:]
 	}
 	if len(names) <= size {
 		return names, nil, nil
 	}
-	return names[:size], aws.String(base64.RawURLEncoding.EncodeToString([]byte(names[size-1]))), nil
+	return names[:size], next("n", names[size-1]), nil
 }
 
 // stringFilter is a checked ParameterStringFilter.

@@ -206,40 +206,46 @@ func TestSecureStringsNeedDecryption(t *testing.T) {
 }
 
 func TestParameterPages(t *testing.T) {
-	f := NewSSM(NewCore(), "us-east-1")
-	for i := range 57 {
-		mustPut(t, f, put(fmt.Sprintf("/many/p%02d", i), "v", types.ParameterTypeString))
+	for _, empty := range []bool{false, true} {
+		t.Run(fmt.Sprint("empty pages ", empty), func(t *testing.T) {
+			f := NewSSM(NewCore(), "us-east-1")
+			f.EmptyPages = empty
+			for i := range 57 {
+				mustPut(t, f, put(fmt.Sprintf("/many/p%02d", i), "v", types.ParameterTypeString))
+			}
+			perEmpty := map[bool]int{false: 1, true: 2}[empty] // a page with results, after an empty one
+			var byPath []string
+			pages := 0
+			for p := ssm.NewGetParametersByPathPaginator(f, &ssm.GetParametersByPathInput{Path: aws.String("/many")}); p.HasMorePages(); pages++ {
+				out, err := p.NextPage(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(out.Parameters) > 10 {
+					t.Fatalf("a page of %d", len(out.Parameters))
+				}
+				byPath = append(byPath, names(out.Parameters)...)
+			}
+			if len(byPath) != 57 || pages != 6*perEmpty || !slices.IsSorted(byPath) {
+				t.Errorf("%d parameters in %d pages", len(byPath), pages)
+			}
+			var described []string
+			pages = 0
+			for p := ssm.NewDescribeParametersPaginator(f, &ssm.DescribeParametersInput{}); p.HasMorePages(); pages++ {
+				out, err := p.NextPage(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range out.Parameters {
+					described = append(described, aws.ToString(m.Name))
+				}
+			}
+			if !slices.Equal(described, byPath) || pages != 2*perEmpty {
+				t.Errorf("described %d in %d pages", len(described), pages)
+			}
+		})
 	}
-	var byPath []string
-	pages := 0
-	for p := ssm.NewGetParametersByPathPaginator(f, &ssm.GetParametersByPathInput{Path: aws.String("/many")}); p.HasMorePages(); pages++ {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Parameters) > 10 {
-			t.Fatalf("a page of %d", len(out.Parameters))
-		}
-		byPath = append(byPath, names(out.Parameters)...)
-	}
-	if len(byPath) != 57 || pages != 6 || !slices.IsSorted(byPath) {
-		t.Errorf("%d parameters in %d pages", len(byPath), pages)
-	}
-	var described []string
-	pages = 0
-	for p := ssm.NewDescribeParametersPaginator(f, &ssm.DescribeParametersInput{}); p.HasMorePages(); pages++ {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range out.Parameters {
-			described = append(described, aws.ToString(m.Name))
-		}
-	}
-	if !slices.Equal(described, byPath) || pages != 2 {
-		t.Errorf("described %d in %d pages", len(described), pages)
-	}
-	_, err := f.DescribeParameters(ctx, &ssm.DescribeParametersInput{MaxResults: aws.Int32(51)})
+	_, err := NewSSM(NewCore(), "us-east-1").DescribeParameters(ctx, &ssm.DescribeParametersInput{MaxResults: aws.Int32(51)})
 	wantCode(t, err, "ValidationException")
 }
 
