@@ -182,4 +182,15 @@ func TestTags(t *testing.T) {
 	if !back.OwnedBy("dev") || back.OwnedBy("myapp") {
 		t.Errorf("ownership of %v", back)
 	}
+	// The order is stable, so two listings of one resource compare equal.
+	extra := Tags{"b": "2", TagStep: "s", "a": "1", TagName: "n", "c": "3"}
+	for range 5 {
+		var keys []string
+		for _, tag := range extra.SSM() {
+			keys = append(keys, *tag.Key)
+		}
+		if got := strings.Join(keys, ","); got != "Name,myappctl:step,a,b,c" {
+			t.Fatalf("order = %s", got)
+		}
+	}
 }

@@ -1,6 +1,9 @@
 package awsx
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
@@ -20,7 +23,8 @@ func StackTags(stack, step, name string) Tags {
 	return Tags{TagName: name, TagStack: stack, TagStep: step}
 }
 
-// EC2 converts to EC2 tags, in a stable order.
+// EC2 converts to EC2 tags, in a stable order: Name, stack, step, then the
+// others by key.
 func (t Tags) EC2() []ec2types.Tag {
 	out := make([]ec2types.Tag, 0, len(t))
 	for _, k := range []string{TagName, TagStack, TagStep} {
@@ -28,9 +32,9 @@ func (t Tags) EC2() []ec2types.Tag {
 			out = append(out, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
 		}
 	}
-	for k, v := range t {
+	for _, k := range slices.Sorted(maps.Keys(t)) {
 		if k != TagName && k != TagStack && k != TagStep {
-			out = append(out, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
+			out = append(out, ec2types.Tag{Key: aws.String(k), Value: aws.String(t[k])})
 		}
 	}
 	return out

@@ -40,6 +40,8 @@ type Cloud struct {
 	IAM    *IAM
 	// Autoscaling holds stage 8's groups; they launch into EC2 and register in ELBV2.
 	Autoscaling *AutoScaling
+	// SSM is Parameter Store: the tiers' runtime settings.
+	SSM *SSM
 }
 
 // New returns an empty fake account in us-east-1.
@@ -49,6 +51,7 @@ func New() *Cloud {
 	c := &Cloud{Core: core, EC2: ec2, STS: &STS{Core: core}, S3: NewS3(core, "us-east-1"), ELBV2: NewELBV2(core, ec2), RDS: NewRDS(core, ec2)}
 	c.Autoscaling = NewAutoScaling(core, ec2, c.ELBV2)
 	c.IAM = NewIAM(core)
+	c.SSM = NewSSM(core, "us-east-1")
 	c.Lambda = NewLambda(core, "us-east-1", c.IAM)
 	c.S3.LambdaInvokable = func(fn, source, account string) bool {
 		return c.Lambda.AllowsInvoke(fn, "s3.amazonaws.com", source, account)
@@ -59,5 +62,5 @@ func New() *Cloud {
 // Clients returns the fakes as the client set stages use.
 func (c *Cloud) Clients() *awsx.Clients {
 	return &awsx.Clients{EC2: c.EC2, STS: c.STS, S3: c.S3, RDS: c.RDS, ELBV2: c.ELBV2, Lambda: c.Lambda, IAM: c.IAM,
-		Autoscaling: c.Autoscaling, Presign: Presigner{}}
+		Autoscaling: c.Autoscaling, SSM: c.SSM, Presign: Presigner{}}
 }
