@@ -165,11 +165,11 @@ func TestStepRefusesWhenADependencyHasNotRun(t *testing.T) {
 
 func TestLockRefusesAConcurrentRun(t *testing.T) {
 	c := newCLI(t)
-	lock, err := state.Acquire(c.state, "myappctl up")
+	lock, err := state.Acquire(context.Background(), state.NewFileStore(c.state), state.LockOptions{Command: "myappctl up"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lock.Release()
+	defer lock.Release(context.Background())
 	_, _, err = c.run("up")
 	if err == nil || !strings.Contains(err.Error(), "another myappctl run holds the lock") {
 		t.Errorf("err = %v", err)
