@@ -205,9 +205,9 @@ func TestDestroyAsksFirst(t *testing.T) {
 }
 
 func TestEveryCommandHasHelpWithExample(t *testing.T) {
-	for _, name := range []string{"up", "step", "plan", "status", "destroy"} {
+	for _, name := range []string{"up", "step", "plan", "status", "destroy", "unlock", "state init"} {
 		c := newCLI(t)
-		out := c.mustRun(name, "--help")
+		out := c.mustRun(append(strings.Fields(name), "--help")...)
 		if !strings.Contains(out, "Examples:") || !strings.Contains(out, "myappctl "+name) {
 			t.Errorf("%s --help lacks an example:\n%s", name, out)
 		}
