@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +22,7 @@ import (
 	"github.com/myappctl/myappctl/internal/awsx"
 	"github.com/myappctl/myappctl/internal/awsx/fakeaws"
 	"github.com/myappctl/myappctl/internal/state"
+	"github.com/myappctl/myappctl/internal/state/s3test"
 )
 
 const (
@@ -218,7 +222,7 @@ func TestAKilledRunsLockIsReportedAndUnlocked(t *testing.T) {
 			if err != nil {
 				t.Fatalf("up after a killed run: %v\n%s", err, errOut)
 			}
-			takeover := regexp.MustCompile(`took over the lock of a run that is no longer alive .*\(pid ` + fmt.Sprint(pid) + ` on `).FindAllString(errOut, -1)
+			takeover := regexp.MustCompile(`took over the lock of a run that is no longer alive .*\(pid `+fmt.Sprint(pid)+` on `).FindAllString(errOut, -1)
 			if len(takeover) != 1 || !strings.Contains(out, "vpc ") || lockOf() != nil {
 				t.Errorf("takeover lines %q\nstdout:\n%s\nstderr:\n%s", takeover, out, errOut)
 			}
@@ -330,4 +334,63 @@ func TestUnlockAsksFirst(t *testing.T) {
 	if _, _, err := c.run("unlock", "--yes"); err == nil || !strings.Contains(err.Error(), "still alive on this host") {
 		t.Errorf("unlock of a live run: %v", err)
 	}
+}
+
+// TestSharedStateOnARealS3Server keeps the state in versitygw, a real
+// S3-compatible server (every other call goes to the fake): state init
+// moves a local state there and the next up changes nothing; of two
+// concurrent runs exactly one proceeds; another host's lock is refused
+// until unlock.
+func TestSharedStateOnARealS3Server(t *testing.T) {
+	endpoint := s3test.VersityGW(t)
+	target, _ := url.Parse(endpoint)
+	cloud := fakeaws.New()
+	wb := newWireBed(t, cloud)
+	wb.stateServer = httputil.NewSingleHostReverseProxy(target)
+	t.Setenv("AWS_ACCESS_KEY_ID", s3test.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
+	real := s3test.Client(wb.url, "us-east-1") // through the proxy, as the CLI
+	ctx := context.Background()
+
+	// versitygw v1.8.0 refuses If-None-Match "*" on a key whose current
+	// version is a delete marker (AWS accepts it), so a released lock could
+	// not be taken again in a versioned bucket: the state bucket is made
+	// here, without versioning (state init then uses it as it is and warns).
+	s3test.CreateBucket(t, real, stateBucket)
+	local := filepath.Join(t.TempDir(), "myapp.json")
+	wb.mustRun("up", "--to", "vpc", "--state", local)
+	out, errOut, err := wb.exec("", "state", "init", stateURL, "--state", local)
+	if err != nil || !strings.Contains(out, "copied to "+stateURL) || !strings.Contains(errOut, "versioning off") {
+		t.Errorf("state init: %v\n%s\n%s", err, out, errOut)
+	}
+	cloud.ResetCalls()
+	if out := wb.mustRun("up", "--to", "vpc", "--state", stateURL); !strings.Contains(out, "vpc          up to date") {
+		t.Errorf("up after state init:\n%s", out)
+	}
+	if m := cloud.MutatingCalls(); len(m) != 0 {
+		t.Errorf("up after state init mutated the fake: %v", m)
+	}
+
+	cloud.Delay("DescribeVpcs", 300*time.Millisecond) // the winner holds the lock a while
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, _, errs[i] = wb.exec("", "up", "--to", "vpc", "--state", stateURL) }()
+	}
+	wg.Wait()
+	cloud.Delay("DescribeVpcs", 0)
+	if (errs[0] == nil) == (errs[1] == nil) {
+		t.Errorf("concurrent runs: %v; want exactly one to proceed", errs)
+	}
+
+	lock, _ := json.Marshal(state.LockInfo{PID: 77, Host: "ci-runner-7", Command: "myappctl up", StartedAt: time.Now().Add(-time.Hour)})
+	if _, err := real.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(stateBucket), Key: aws.String(stateKey + ".lock"), Body: bytes.NewReader(lock)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := wb.exec("", "up", "--to", "vpc", "--state", stateURL); err == nil || !strings.Contains(err.Error(), "pid 77 on ci-runner-7") {
+		t.Errorf("up over another host's lock: %v", err)
+	}
+	wb.mustRun("unlock", "--yes", "--state", stateURL)
+	wb.mustRun("up", "--to", "vpc", "--state", stateURL)
 }

@@ -95,6 +95,7 @@ func Acquire(ctx context.Context, store Store, o LockOptions) (*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
+	refusedEmpty := 0
 	for range 3 {
 		version, err := store.Save(ctx, LockDoc, data, "")
 		if err == nil {
@@ -108,6 +109,7 @@ func Acquire(ctx context.Context, store Store, o LockOptions) (*Lock, error) {
 			return nil, err
 		}
 		if held == nil {
+			refusedEmpty++
 			continue // released meanwhile
 		}
 		if !held.Readable {
@@ -127,6 +129,9 @@ func Acquire(ctx context.Context, store Store, o LockOptions) (*Lock, error) {
 			o.Logf("took over the lock of a run that is no longer alive %s", held.Info)
 		}
 		return &Lock{store: store, version: version, Info: info}, nil
+	}
+	if refusedEmpty == 3 {
+		return nil, fmt.Errorf("%w: the store refuses to create the lock %s although there is none (an S3-compatible server that counts a deleted object's delete marker as an object?): use AWS S3, or a bucket without versioning on that server", ErrLocked, store.Location(LockDoc))
 	}
 	return nil, fmt.Errorf("%w: the lock %s kept changing while this run tried to take it: run the command again", ErrLocked, store.Location(LockDoc))
 }
