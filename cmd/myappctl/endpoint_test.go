@@ -286,13 +286,7 @@ func (wb *wireBed) exec(stdin string, args ...string) (stdout, stderr string, er
 		checkSDKClients(wb.t, c)
 		return c, nil
 	}
-	var out, errOut bytes.Buffer
-	cmd := newRootCmd(deps{clients: clients, stdin: strings.NewReader(stdin)})
-	cmd.SetOut(&out)
-	cmd.SetErr(&errOut)
-	cmd.SetArgs(append([]string{"--endpoint-url", wb.url}, args...))
-	err = cmd.ExecuteContext(context.Background())
-	return out.String(), errOut.String(), err
+	return execute(deps{clients: clients, stdin: strings.NewReader(stdin)}, append([]string{"--endpoint-url", wb.url}, args...))
 }
 
 func (wb *wireBed) mustRun(args ...string) string {

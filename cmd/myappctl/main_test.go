@@ -47,11 +47,16 @@ func (c *cli) run(args ...string) (stdout, stderr string, err error) {
 		stdin:       strings.NewReader(c.stdin),
 		interactive: c.tty,
 	}
+	return execute(d, append([]string{"--state", c.state}, args...))
+}
+
+// execute runs the command tree once with deps and returns what it printed.
+func execute(d deps, args []string) (stdout, stderr string, err error) {
 	var out, errOut bytes.Buffer
 	cmd := newRootCmd(d)
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
-	cmd.SetArgs(append([]string{"--state", c.state}, args...))
+	cmd.SetArgs(args)
 	err = cmd.ExecuteContext(context.Background())
 	return out.String(), errOut.String(), err
 }

@@ -68,14 +68,8 @@ func (f *FileStore) Delete(ctx context.Context, d Doc, version string) error {
 		return err
 	}
 	defer unlock()
-	cur, curVersion, err := f.Load(ctx, d)
-	switch {
-	case err != nil:
+	if there, err := stillAt(ctx, f, d, version); !there {
 		return err
-	case cur == nil:
-		return nil
-	case curVersion != version:
-		return conflict(path, version, true)
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove %s: %w", path, err)

@@ -228,16 +228,10 @@ func (s *S3Store) probeConditions(ctx context.Context, lock []byte) error {
 // 2025) refuses the delete if it changed in between; a server that ignores
 // a conditional delete still never deletes what changed before the read.
 func (s *S3Store) Delete(ctx context.Context, d Doc, version string) error {
-	cur, curVersion, err := s.Load(ctx, d)
-	switch {
-	case err != nil:
+	if there, err := stillAt(ctx, s, d, version); !there {
 		return err
-	case cur == nil:
-		return nil
-	case curVersion != version:
-		return conflict(s.Location(d), version, true)
 	}
-	_, err = s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.loc.Bucket), Key: aws.String(s.key(d)), IfMatch: aws.String(version)})
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.loc.Bucket), Key: aws.String(s.key(d)), IfMatch: aws.String(version)})
 	switch {
 	case err == nil || awsx.IsNotFound(err):
 		return nil

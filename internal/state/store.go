@@ -63,6 +63,21 @@ func conflict(location, version string, exists bool) *ConflictError {
 	return &ConflictError{Location: location, Exists: version == "" && exists, Gone: version != "" && !exists}
 }
 
+// stillAt reads a document before a delete: true when it is still at
+// version, false when it is gone already, a *ConflictError when it changed.
+func stillAt(ctx context.Context, s Store, d Doc, version string) (bool, error) {
+	cur, curVersion, err := s.Load(ctx, d)
+	switch {
+	case err != nil:
+		return false, err
+	case cur == nil:
+		return false, nil
+	case curVersion != version:
+		return false, conflict(s.Location(d), version, true)
+	}
+	return true, nil
+}
+
 // digest is a local document's version: its content hash.
 func digest(data []byte) string {
 	sum := sha256.Sum256(data)
