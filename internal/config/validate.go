@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/myappctl/myappctl/internal/state"
 )
 
 var (
@@ -69,6 +71,11 @@ func (c *Config) validateIdentity(ch *checker) {
 	if c.EndpointURL != "" {
 		if err := checkURL(c.EndpointURL); err != nil {
 			ch.add("endpoint_url", "%v", err)
+		}
+	}
+	if state.IsS3URL(c.StateFile) {
+		if _, err := state.ParseS3URL(c.StateFile); err != nil {
+			ch.add("state_file", "%v", err)
 		}
 	}
 }
