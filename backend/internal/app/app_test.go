@@ -23,13 +23,14 @@ import (
 
 func TestMainRejectsBadSettings(t *testing.T) {
 	var stderr bytes.Buffer
-	env := map[string]string{"PORT": "http", "CAROUSEL_CACHE_TTL": "soon", "DBURL": "db", "DBPASSWORD": "pw-in-env-9731"}
+	env := map[string]string{"PORT": "http", "CAROUSEL_CACHE_TTL": "soon", "DBURL": "db", "DBPASSWORD": "pw-in-env-9731",
+		"SETTINGS_PATH": "/myappctl/myapp/backend/", "SETTINGS_REFRESH": "often", "AWS_REGION": "us-east-1"}
 	code := Main(t.Context(), func(k string) string { return env[k] }, &stderr)
 	if code != ExitBadSettings {
 		t.Errorf("exit code %d, want %d", code, ExitBadSettings)
 	}
 	out := stderr.String()
-	for _, want := range []string{`PORT="http"`, `CAROUSEL_CACHE_TTL="soon"`} {
+	for _, want := range []string{`PORT="http"`, `CAROUSEL_CACHE_TTL="soon"`, `SETTINGS_REFRESH="often"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("message lacks %s:\n%s", want, out)
 		}
@@ -191,11 +192,14 @@ func startRun(t *testing.T, s store.Store) (base string, cancel context.CancelFu
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
+	cfg := config.Config{CORSOrigin: "*", CarouselTTL: time.Second}
+	log := slog.New(slog.DiscardHandler)
+	src, err := newCarousel(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() {
-		errc <- serve(ctx, Options{
-			Config:   config.Config{CORSOrigin: "*", CarouselTTL: time.Second},
-			Listener: ln, Logger: slog.New(slog.DiscardHandler), ShutdownTimeout: 5 * time.Second,
-		}, s)
+		errc <- serve(ctx, Options{Config: cfg, Listener: ln, Logger: log, ShutdownTimeout: 5 * time.Second}, s, src)
 	}()
 	return "http://" + ln.Addr().String(), cancel, errc
 }
