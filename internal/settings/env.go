@@ -74,15 +74,14 @@ func ReadEnv(getenv func(string) string, tier string) (Env, error) {
 	} else if e.Tier != tier {
 		bad("REPORT_TIER", "this is the "+tier+" service")
 	}
-	if e.Bucket != "" {
-		switch {
-		case !bucketPattern.MatchString(e.Bucket):
-			bad("REPORT_BUCKET", "want an S3 bucket name")
-		case !stackPattern.MatchString(e.Stack):
-			bad("STACK", "want the stack name; REPORT_BUCKET needs it")
-		case !releasePattern.MatchString(e.Release):
-			bad("RELEASE", "want the SHA-256 (64 hex digits) of the installed binary; REPORT_BUCKET needs it")
-		}
+	if e.Bucket != "" && !bucketPattern.MatchString(e.Bucket) {
+		bad("REPORT_BUCKET", "want an S3 bucket name")
+	}
+	if e.Bucket != "" && !stackPattern.MatchString(e.Stack) {
+		bad("STACK", "want the stack name; REPORT_BUCKET needs it")
+	}
+	if e.Bucket != "" && !releasePattern.MatchString(e.Release) {
+		bad("RELEASE", "want the SHA-256 (64 hex digits) of the installed binary; REPORT_BUCKET needs it")
 	}
 	if e.InstanceID != "" && !instancePattern.MatchString(e.InstanceID) {
 		bad("INSTANCE_ID", "want an EC2 instance id such as i-0123456789abcdef0")
