@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -51,12 +49,12 @@ type liveFrontend struct {
 	base   string
 	params *settingstest.Parameters
 	bucket *settingstest.Bucket
-	logs   *syncBuffer
+	logs   *settingstest.Logs
 }
 
 func startLive(t *testing.T, apiURL string) *liveFrontend {
 	t.Helper()
-	f := &liveFrontend{params: settingstest.NewParameters(), bucket: &settingstest.Bucket{}, logs: &syncBuffer{}}
+	f := &liveFrontend{params: settingstest.NewParameters(), bucket: &settingstest.Bucket{}, logs: &settingstest.Logs{}}
 	f.params.Put(livePath, map[string]string{"APIURL": apiURL})
 	logger := slog.New(slog.NewTextHandler(f.logs, nil))
 	srv, err := server.New(server.Config{Logger: logger})
@@ -82,7 +80,12 @@ func startLive(t *testing.T, apiURL string) *liveFrontend {
 		}
 	})
 	f.base = "http://" + ln.Addr().String()
-	f.waitReport(t, func(r settings.Report) bool {
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("frontend logs:\n%s", f.logs)
+		}
+	})
+	f.bucket.AwaitReport(t, func(r settings.Report) bool {
 		return r.SettingsVersion == settings.Version(map[string]string{"APIURL": apiURL})
 	})
 	return f
@@ -99,22 +102,6 @@ func (f *liveFrontend) configJSON(t *testing.T) string {
 	return string(b)
 }
 
-// waitReport waits for a report that satisfies cond and returns it.
-func (f *liveFrontend) waitReport(t *testing.T, cond func(settings.Report) bool) settings.Report {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		r, ok := f.bucket.Last()
-		if ok && cond(r) {
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no such report; last %+v\nlogs:\n%s", r, f.logs)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func TestConfigJSONFollowsTheParameter(t *testing.T) {
 	f := startLive(t, "http://backend-1.example.com:8090")
 	if got := f.configJSON(t); got != `{"apiUrl":"http://backend-1.example.com:8090"}` {
@@ -123,7 +110,7 @@ func TestConfigJSONFollowsTheParameter(t *testing.T) {
 
 	relinked := map[string]string{"APIURL": "http://backend-2.example.com:8090"}
 	f.params.Put(livePath, relinked)
-	f.waitReport(t, func(r settings.Report) bool { return r.SettingsVersion == settings.Version(relinked) })
+	f.bucket.AwaitReport(t, func(r settings.Report) bool { return r.SettingsVersion == settings.Version(relinked) })
 	if got := f.configJSON(t); got != `{"apiUrl":"http://backend-2.example.com:8090"}` {
 		t.Errorf("config.json = %s once the new version is reported", got)
 	}
@@ -133,7 +120,7 @@ func TestFailedReadKeepsTheLastGoodAPIURL(t *testing.T) {
 	f := startLive(t, "http://backend-1.example.com:8090")
 	f.params.Fail(&smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"})
 	f.params.Put(livePath, map[string]string{"APIURL": "http://backend-2.example.com:8090"})
-	r := f.waitReport(t, func(r settings.Report) bool { return r.SettingsError != "" })
+	r := f.bucket.AwaitReport(t, func(r settings.Report) bool { return r.SettingsError != "" })
 	if !strings.Contains(r.SettingsError, "ThrottlingException: Rate exceeded") {
 		t.Errorf("settingsError %q", r.SettingsError)
 	}
@@ -141,7 +128,7 @@ func TestFailedReadKeepsTheLastGoodAPIURL(t *testing.T) {
 		t.Errorf("config.json = %s while reading fails, want the last good", got)
 	}
 	f.params.Fail(nil)
-	f.waitReport(t, func(r settings.Report) bool { return r.SettingsError == "" })
+	f.bucket.AwaitReport(t, func(r settings.Report) bool { return r.SettingsError == "" })
 	if got := f.configJSON(t); got != `{"apiUrl":"http://backend-2.example.com:8090"}` {
 		t.Errorf("config.json = %s once reading works again", got)
 	}
@@ -151,28 +138,11 @@ func TestInvalidAPIURLIsKeptOut(t *testing.T) {
 	good := map[string]string{"APIURL": "http://backend-1.example.com:8090"}
 	f := startLive(t, good["APIURL"])
 	f.params.Put(livePath, map[string]string{"APIURL": "backend-2:8090"})
-	r := f.waitReport(t, func(r settings.Report) bool { return r.SettingsError != "" })
+	r := f.bucket.AwaitReport(t, func(r settings.Report) bool { return r.SettingsError != "" })
 	if r.SettingsVersion != settings.Version(good) || !strings.Contains(r.SettingsError, "APIURL must start with http://") {
 		t.Errorf("report %+v: want the good version in effect and the error", r)
 	}
 	if got := f.configJSON(t); got != `{"apiUrl":"http://backend-1.example.com:8090"}` {
 		t.Errorf("config.json = %s, want the last good", got)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

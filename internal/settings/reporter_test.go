@@ -23,12 +23,12 @@ var release = strings.Repeat("3f", 32)
 type reportBed struct {
 	bucket   *settingstest.Bucket
 	reporter *settings.Reporter
-	logs     *syncBuffer
+	logs     *settingstest.Logs
 }
 
 func newReportBed(t *testing.T, opts settings.ReporterOptions, failWrites ...error) *reportBed {
 	t.Helper()
-	b := &reportBed{bucket: &settingstest.Bucket{}, logs: &syncBuffer{}}
+	b := &reportBed{bucket: &settingstest.Bucket{}, logs: &settingstest.Logs{}}
 	for _, err := range failWrites {
 		b.bucket.Fail(err)
 	}
@@ -44,20 +44,9 @@ func newReportBed(t *testing.T, opts settings.ReporterOptions, failWrites ...err
 	return b
 }
 
-func (b *reportBed) waitFor(t *testing.T, cond func(settings.Report) bool) settings.Report {
-	t.Helper()
-	var last settings.Report
-	eventually(t, func() bool {
-		r, ok := b.bucket.Last()
-		last = r
-		return ok && cond(r)
-	})
-	return last
-}
-
 func TestReporterWritesAtStartAndOnChange(t *testing.T) {
 	b := newReportBed(t, settings.ReporterOptions{Report: settings.Report{Instance: "i-0abc"}, Interval: time.Hour})
-	first := b.waitFor(t, func(settings.Report) bool { return true })
+	first := b.bucket.AwaitReport(t, func(settings.Report) bool { return true })
 	want := settings.Report{Stack: "myapp", Tier: "backend", Instance: "i-0abc", Status: settings.StatusRunning,
 		Release: release, Time: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
 	if first.Time != want.Time || first.Stack != want.Stack || first.Tier != want.Tier || first.Instance != want.Instance ||
@@ -70,11 +59,11 @@ func TestReporterWritesAtStartAndOnChange(t *testing.T) {
 	}
 
 	b.reporter.Update(settings.State{Version: "0123456789abcdef"})
-	b.waitFor(t, func(r settings.Report) bool { return r.SettingsVersion == "0123456789abcdef" && r.SettingsError == "" })
+	b.bucket.AwaitReport(t, func(r settings.Report) bool { return r.SettingsVersion == "0123456789abcdef" && r.SettingsError == "" })
 	b.reporter.Update(settings.State{Version: "0123456789abcdef", Error: "read settings: throttled"})
-	b.waitFor(t, func(r settings.Report) bool { return r.SettingsError == "read settings: throttled" })
+	b.bucket.AwaitReport(t, func(r settings.Report) bool { return r.SettingsError == "read settings: throttled" })
 	b.reporter.Update(settings.State{Version: "0123456789abcdef"})
-	b.waitFor(t, func(r settings.Report) bool { return r.SettingsError == "" })
+	b.bucket.AwaitReport(t, func(r settings.Report) bool { return r.SettingsError == "" })
 	time.Sleep(20 * time.Millisecond) // no heartbeat within the hour: exactly one write per event
 	if n := len(b.bucket.Writes()); n != 4 {
 		t.Errorf("%d writes, want 4 (start and three changes)", n)
@@ -92,7 +81,7 @@ func TestReporterRetriesFailedWrites(t *testing.T) {
 	b.reporter.Update(settings.State{Version: "0123456789abcdef"})
 	eventually(t, func() bool { return strings.Count(b.logs.String(), "report not written") >= 2 })
 	b.bucket.Fail(nil) // the next retry writes, well before the hourly heartbeat
-	b.waitFor(t, func(r settings.Report) bool { return r.SettingsVersion == "0123456789abcdef" })
+	b.bucket.AwaitReport(t, func(r settings.Report) bool { return r.SettingsVersion == "0123456789abcdef" })
 }
 
 func TestReporterAsksIMDSForTheInstanceID(t *testing.T) {
@@ -117,7 +106,7 @@ func TestReporterAsksIMDSForTheInstanceID(t *testing.T) {
 	defer server.Close()
 	client := imds.New(imds.Options{Endpoint: server.URL})
 	b := newReportBed(t, settings.ReporterOptions{InstanceID: settings.InstanceIDFrom(client), Interval: time.Hour, RetryDelay: 5 * time.Millisecond})
-	b.waitFor(t, func(r settings.Report) bool { return r.Instance == "i-0feed" })
+	b.bucket.AwaitReport(t, func(r settings.Report) bool { return r.Instance == "i-0feed" })
 	if key := b.bucket.Writes()[0].Key; key != "reports/backend/i-0feed.json" {
 		t.Errorf("key %s", key)
 	}

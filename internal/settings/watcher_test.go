@@ -1,7 +1,6 @@
 package settings_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -21,7 +20,7 @@ const password = "pw-never-shown-8841"
 type watchBed struct {
 	params  *settingstest.Parameters
 	watcher *settings.Watcher
-	logs    *syncBuffer
+	logs    *settingstest.Logs
 
 	mu       sync.Mutex
 	applied  []map[string]string
@@ -31,7 +30,7 @@ type watchBed struct {
 
 func newWatchBed(t *testing.T, initial map[string]string) *watchBed {
 	t.Helper()
-	b := &watchBed{params: settingstest.NewParameters(), logs: &syncBuffer{}}
+	b := &watchBed{params: settingstest.NewParameters(), logs: &settingstest.Logs{}}
 	b.params.Put(backendPath, initial, "DBPASSWORD")
 	b.watcher = settings.NewWatcher(settings.WatcherOptions{
 		Source:   settings.ParameterStore{Client: b.params, Path: backendPath},
@@ -178,21 +177,4 @@ func eventually(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

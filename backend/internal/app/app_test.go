@@ -19,6 +19,7 @@ import (
 	"github.com/myappctl/myappctl/backend/internal/config"
 	"github.com/myappctl/myappctl/backend/internal/store"
 	"github.com/myappctl/myappctl/backend/internal/testdb"
+	"github.com/myappctl/myappctl/internal/settings/settingstest"
 )
 
 func TestMainRejectsBadSettings(t *testing.T) {
@@ -43,7 +44,7 @@ func TestMainRejectsBadSettings(t *testing.T) {
 // Main on SQLite: it serves, and stops cleanly when its context ends.
 func TestMainServesAndShutsDown(t *testing.T) {
 	env := map[string]string{"PORT": "0", "SQLITE_PATH": filepath.Join(t.TempDir(), "todo.db")}
-	logs := &syncBuffer{}
+	logs := &settingstest.Logs{}
 	ctx, cancel := context.WithCancel(t.Context())
 	exited := make(chan int, 1)
 	go func() { exited <- Main(ctx, func(k string) string { return env[k] }, logs) }()
@@ -130,14 +131,7 @@ func TestStartupRetriesUntilDatabaseReachable(t *testing.T) {
 		status, _ := get(t, base+"/health")
 		return status == http.StatusOK
 	})
-	resp, err := http.Post(base+"/todo", "application/json", strings.NewReader(`{"title":"works"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Errorf("POST /todo after connecting: %s", resp.Status)
-	}
+	postTodo(t, base, "works")
 	cancel()
 	if err := wait(); err != nil {
 		t.Errorf("Run: %v", err)
@@ -162,13 +156,13 @@ func TestPasswordIsNeverLogged(t *testing.T) {
 }
 
 // startMySQLRun runs the app on MySQL; wait returns Run's result (and may be called again).
-func startMySQLRun(t *testing.T, cfg store.MySQLConfig) (base string, logs *syncBuffer, cancel context.CancelFunc, wait func() error) {
+func startMySQLRun(t *testing.T, cfg store.MySQLConfig) (base string, logs *settingstest.Logs, cancel context.CancelFunc, wait func() error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs = &syncBuffer{}
+	logs = &settingstest.Logs{}
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
 	opts := Options{
@@ -240,21 +234,4 @@ func eventually(t *testing.T, timeout time.Duration, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -36,7 +36,7 @@ type liveBed struct {
 	base   string
 	params *settingstest.Parameters
 	bucket *settingstest.Bucket
-	logs   *syncBuffer
+	logs   *settingstest.Logs
 }
 
 func startLive(t *testing.T, initial map[string]string) *liveBed {
@@ -48,7 +48,7 @@ func startLive(t *testing.T, initial map[string]string) *liveBed {
 
 func startLiveWith(t *testing.T, params *settingstest.Parameters) *liveBed {
 	t.Helper()
-	b := &liveBed{params: params, bucket: &settingstest.Bucket{}, logs: &syncBuffer{}}
+	b := &liveBed{params: params, bucket: &settingstest.Bucket{}, logs: &settingstest.Logs{}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -75,34 +75,36 @@ func startLiveWith(t *testing.T, params *settingstest.Parameters) *liveBed {
 			t.Errorf("Run: %v", err)
 		}
 	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("backend logs:\n%s", b.logs)
+		}
+	})
 	b.base = "http://" + ln.Addr().String()
 	return b
-}
-
-// waitReport waits for a report that satisfies cond and returns it.
-func (b *liveBed) waitReport(t *testing.T, what string, cond func(settings.Report) bool) settings.Report {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		r, ok := b.bucket.Last()
-		if ok && cond(r) {
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no report %s; last %+v\nlogs:\n%s", what, r, b.logs)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // waitVersion waits until the backend reports the version of values, with no error.
 func (b *liveBed) waitVersion(t *testing.T, values map[string]string) {
 	t.Helper()
 	want := settings.Version(values)
-	b.waitReport(t, "of version "+want, func(r settings.Report) bool { return r.SettingsVersion == want && r.SettingsError == "" })
+	b.bucket.AwaitReport(t, func(r settings.Report) bool { return r.SettingsVersion == want && r.SettingsError == "" })
 }
 
 func (b *liveBed) put(values map[string]string) { b.params.Put(livePath, values, "DBPASSWORD") }
+
+// switchUnderLoad puts values while clients keep posting and listing todos,
+// and checks that none of their requests failed before, during or after the
+// backend took the new settings.
+func (b *liveBed) switchUnderLoad(t *testing.T, values map[string]string) {
+	t.Helper()
+	l := startLoad(b.base)
+	l.waitRequests(t, 50)
+	b.put(values)
+	b.waitVersion(t, values)
+	l.waitRequests(t, 50)
+	l.end(t)
+}
 
 func dbParams(c store.MySQLConfig) map[string]string {
 	return map[string]string{"DBURL": c.Host, "DBPORT": strconv.Itoa(c.Port), "DBUSER": c.User, "DBPASSWORD": c.Password, "DBDATABASE": c.Database}
@@ -231,12 +233,7 @@ func TestLiveSwitchToASecondDatabase(t *testing.T) {
 	eventually(t, 10*time.Second, func() bool { status, _ := get(t, b.base+"/health"); return status == http.StatusOK })
 	postTodo(t, b.base, "before")
 
-	l := startLoad(b.base)
-	l.waitRequests(t, 50)
-	b.put(dbParams(second))
-	b.waitVersion(t, dbParams(second))
-	l.waitRequests(t, 50)
-	l.end(t)
+	b.switchUnderLoad(t, dbParams(second))
 
 	postTodo(t, b.base, "after")
 	if got := strings.Join(titles(t, second), ","); got != "after" {
@@ -268,7 +265,7 @@ func TestLiveUnreachableDatabaseKeepsTheOld(t *testing.T) {
 	unreachable["DBURL"], unreachable["DBPORT"], unreachable["DBPASSWORD"] = proxy.Host(), strconv.Itoa(proxy.Port()), password
 	l := startLoad(b.base)
 	b.put(unreachable)
-	r := b.waitReport(t, "with an error", func(r settings.Report) bool { return r.SettingsError != "" })
+	r := b.bucket.AwaitReport(t, func(r settings.Report) bool { return r.SettingsError != "" })
 	if r.SettingsVersion != settings.Version(dbParams(first)) || !strings.Contains(r.SettingsError, "still serving from the old one") {
 		t.Errorf("report %+v: want the old version and why", r)
 	}
@@ -321,12 +318,7 @@ func TestLiveFromSQLiteToMySQL(t *testing.T) {
 	b.waitVersion(t, map[string]string{})
 	postTodo(t, b.base, "on sqlite")
 	db := testdb.MySQLConfig(t)
-	l := startLoad(b.base)
-	l.waitRequests(t, 30)
-	b.put(dbParams(db))
-	b.waitVersion(t, dbParams(db))
-	l.waitRequests(t, 30)
-	l.end(t)
+	b.switchUnderLoad(t, dbParams(db))
 	postTodo(t, b.base, "on mysql")
 	if got := strings.Join(titles(t, db), ","); got != "on mysql" {
 		t.Errorf("MySQL holds %q", got)
@@ -341,7 +333,7 @@ func TestLiveSettingsFailuresKeepServing(t *testing.T) {
 	postTodo(t, b.base, "kept")
 
 	b.params.Fail(&smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform ssm:GetParametersByPath"})
-	r := b.waitReport(t, "with the read error", func(r settings.Report) bool { return r.SettingsError != "" })
+	r := b.bucket.AwaitReport(t, func(r settings.Report) bool { return r.SettingsError != "" })
 	if !strings.Contains(r.SettingsError, "AccessDeniedException") || r.SettingsVersion != settings.Version(map[string]string{}) {
 		t.Errorf("report %+v", r)
 	}
@@ -353,7 +345,7 @@ func TestLiveSettingsFailuresKeepServing(t *testing.T) {
 
 	bad := map[string]string{"DBURL": "db.example.com", "DBPORT": "not-a-port"}
 	b.put(bad)
-	r = b.waitReport(t, "with the bad setting", func(r settings.Report) bool { return r.SettingsError != "" })
+	r = b.bucket.AwaitReport(t, func(r settings.Report) bool { return r.SettingsError != "" })
 	if !strings.Contains(r.SettingsError, "DBPORT: want a port number") || strings.Contains(r.SettingsError, "not-a-port") {
 		t.Errorf("report error %q: want DBPORT named, its value not quoted", r.SettingsError)
 	}
@@ -367,7 +359,7 @@ func TestLiveWaitsForTheFirstRead(t *testing.T) {
 	params := settingstest.NewParameters()
 	params.Fail(errors.New("no route to ssm"))
 	b := startLiveWith(t, params)
-	r := b.waitReport(t, "with the read error", func(r settings.Report) bool { return r.SettingsError != "" })
+	r := b.bucket.AwaitReport(t, func(r settings.Report) bool { return r.SettingsError != "" })
 	if r.SettingsVersion != "" || !strings.Contains(r.SettingsError, "no route to ssm") {
 		t.Errorf("report %+v", r)
 	}

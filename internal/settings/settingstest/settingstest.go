@@ -1,10 +1,11 @@
 // Package settingstest holds test doubles for the two AWS calls a service
 // makes: Parameters answers GetParametersByPath the way Parameter Store does,
 // Bucket records PutObject the way S3 keeps objects. Both take injected
-// failures.
+// failures. Logs collects a service's log lines for the test to read.
 package settingstest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -206,4 +209,39 @@ func (b *Bucket) Last() (settings.Report, bool) {
 		return settings.Report{}, false
 	}
 	return reports[len(reports)-1], true
+}
+
+// AwaitReport waits up to 10 seconds for the last report written to satisfy
+// cond and returns it; otherwise the test fails with the last one.
+func (b *Bucket) AwaitReport(tb testing.TB, cond func(settings.Report) bool) settings.Report {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, ok := b.Last()
+		if ok && cond(r) {
+			return r
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("no such report within 10s; the last: %+v", r)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// Logs is a log destination that tests read while services write to it.
+type Logs struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *Logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *Logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
