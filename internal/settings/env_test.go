@@ -2,22 +2,11 @@ package settings_test
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"io"
 	"maps"
-	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/smithy-go"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/myappctl/myappctl/internal/settings"
 	"github.com/myappctl/myappctl/internal/settings/settingstest"
@@ -83,37 +72,19 @@ func TestFromEnvWithoutPathOrBucketIsEnvironmentOnly(t *testing.T) {
 }
 
 // TestFromEnvAgainstEndpoint wires a service the way main does, with
-// AWS_ENDPOINT_URL pointing at an SSM (JSON protocol) and an S3 test server:
-// real signed SDK calls read the settings and write the report.
+// AWS_ENDPOINT_URL pointing at an SSM and S3 test endpoint: real signed SDK
+// calls read the settings and write the report.
 func TestFromEnvAgainstEndpoint(t *testing.T) {
 	params := settingstest.NewParameters()
 	params.Put(backendPath, map[string]string{"DBURL": "db-1", "DBPASSWORD": password}, "DBPASSWORD")
-	s3 := gofakes3.New(s3mem.New()).Server()
-	var ssmCalls sync.Map
-	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if target := r.Header.Get("X-Amz-Target"); target != "" {
-			ssmCalls.Store(target, true)
-			serveSSM(w, r, params)
-			return
-		}
-		s3.ServeHTTP(w, r)
-	}))
-	defer server.Close()
-	endpoint := strings.Replace(server.URL, "127.0.0.1", "localhost", 1) // a host name: path-style must be asked for
-	dir := t.TempDir()
-	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "",
-		"AWS_PROFILE": "", "AWS_CONFIG_FILE": filepath.Join(dir, "config"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
-		"AWS_EC2_METADATA_DISABLED": "true"} {
-		t.Setenv(k, v)
-	}
+	aws := settingstest.NewEndpoint(t, params, "myapp-artifacts")
 	getenv := mapEnv(map[string]string{"SETTINGS_PATH": backendPath, "SETTINGS_REFRESH": "10ms", "REPORT_BUCKET": "myapp-artifacts",
-		"STACK": "myapp", "RELEASE": release, "INSTANCE_ID": "i-0abc", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint})
+		"STACK": "myapp", "RELEASE": release, "INSTANCE_ID": "i-0abc", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": aws.URL})
 	ctx := context.Background()
 	rt, err := settings.FromEnv(ctx, getenv, "backend")
 	if err != nil {
 		t.Fatal(err)
 	}
-	createBucket(t, endpoint, "myapp-artifacts")
 
 	var mu sync.Mutex
 	var applied map[string]string
@@ -132,53 +103,12 @@ func TestFromEnvAgainstEndpoint(t *testing.T) {
 	}
 	want := settings.Version(map[string]string{"DBURL": "db-1", "DBPASSWORD": password})
 	eventually(t, func() bool {
-		r, err := readReport(endpoint, "reports/backend/i-0abc.json")
+		r, err := aws.Report("reports/backend/i-0abc.json")
 		return err == nil && r.SettingsVersion == want && r.Release == release && r.Stack == "myapp"
 	})
-	if _, ok := ssmCalls.Load("AmazonSSM.GetParametersByPath"); !ok {
-		t.Error("no GetParametersByPath call reached the endpoint")
+	if aws.SSMCalls() == 0 {
+		t.Error("no SSM call reached the endpoint")
 	}
-}
-
-// serveSSM answers GetParametersByPath in the awsJson1.1 protocol from params.
-func serveSSM(w http.ResponseWriter, r *http.Request, params *settingstest.Parameters) {
-	var in ssm.GetParametersByPathInput
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || r.Header.Get("X-Amz-Target") != "AmazonSSM.GetParametersByPath" {
-		http.Error(w, "unexpected request", http.StatusBadRequest)
-		return
-	}
-	out, err := params.GetParametersByPath(r.Context(), &in)
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		w.WriteHeader(http.StatusBadRequest)
-		json.NewEncoder(w).Encode(map[string]string{"__type": apiErr.ErrorCode(), "message": apiErr.ErrorMessage()})
-		return
-	}
-	json.NewEncoder(w).Encode(map[string]any{"Parameters": out.Parameters, "NextToken": out.NextToken})
-}
-
-func createBucket(t *testing.T, endpoint, bucket string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPut, endpoint+"/"+bucket, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("create bucket: %v %v", resp, err)
-	}
-	resp.Body.Close()
-}
-
-func readReport(endpoint, key string) (settings.Report, error) {
-	resp, err := http.Get(endpoint + "/myapp-artifacts/" + key)
-	if err != nil {
-		return settings.Report{}, err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.Header.Get("Content-Type") != "application/json" {
-		return settings.Report{}, errors.New("content type " + resp.Header.Get("Content-Type"))
-	}
-	return settings.ParseReport(body)
 }
 
 func mapEnv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }

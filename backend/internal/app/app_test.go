@@ -49,14 +49,7 @@ func TestMainServesAndShutsDown(t *testing.T) {
 	exited := make(chan int, 1)
 	go func() { exited <- Main(ctx, func(k string) string { return env[k] }, logs) }()
 
-	var base string
-	eventually(t, 5*time.Second, func() bool {
-		m := regexp.MustCompile(`msg=listening addr=\S*:(\d+)`).FindStringSubmatch(logs.String())
-		if m != nil {
-			base = "http://127.0.0.1:" + m[1]
-		}
-		return m != nil
-	})
+	base := listeningAt(t, logs)
 	if status, body := get(t, base+"/health"); status != http.StatusOK {
 		t.Fatalf("/health: %d %s", status, body)
 	}
@@ -76,6 +69,20 @@ func TestMainServesAndShutsDown(t *testing.T) {
 	if _, err := http.Get(base + "/health"); err == nil {
 		t.Error("still serving after shutdown")
 	}
+}
+
+// listeningAt waits for Main's "listening" log line and returns its base URL.
+func listeningAt(t *testing.T, logs *settingstest.Logs) string {
+	t.Helper()
+	var base string
+	eventually(t, 5*time.Second, func() bool {
+		m := regexp.MustCompile(`msg=listening addr=\S*:(\d+)`).FindStringSubmatch(logs.String())
+		if m != nil {
+			base = "http://127.0.0.1:" + m[1]
+		}
+		return m != nil
+	})
+	return base
 }
 
 func TestShutdownWaitsForInFlightRequests(t *testing.T) {

@@ -403,3 +403,36 @@ func wantCarousel(t *testing.T, base, url string) {
 		t.Errorf("/carrousel = %+v (%v), want %s", images, err, url)
 	}
 }
+
+// Main started as the install script starts it on an instance (SETTINGS_PATH,
+// REPORT_BUCKET, AWS_ENDPOINT_URL) reads its settings and reports through the
+// real SDK.
+func TestMainFollowsParameterStore(t *testing.T) {
+	list := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `[{"url":"https://bucket.s3.amazonaws.com/images/from-parameter.png"}]`)
+	}))
+	defer list.Close()
+	params := settingstest.NewParameters()
+	params.Put(livePath, map[string]string{"CAROUSEL_URL": list.URL})
+	aws := settingstest.NewEndpoint(t, params, "artifacts")
+	env := map[string]string{"PORT": "0", "SQLITE_PATH": filepath.Join(t.TempDir(), "todo.db"),
+		"SETTINGS_PATH": livePath, "SETTINGS_REFRESH": "10ms", "REPORT_BUCKET": "artifacts", "STACK": "test",
+		"RELEASE": strings.Repeat("0c", 32), "INSTANCE_ID": "i-0main", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": aws.URL}
+	logs := &settingstest.Logs{}
+	ctx, cancel := context.WithCancel(t.Context())
+	exited := make(chan int, 1)
+	go func() { exited <- Main(ctx, func(k string) string { return env[k] }, logs) }()
+	defer func() {
+		cancel()
+		if code := <-exited; code != ExitOK {
+			t.Errorf("exit code %d; logs:\n%s", code, logs)
+		}
+	}()
+	base := listeningAt(t, logs)
+	wantCarousel(t, base, "https://bucket.s3.amazonaws.com/images/from-parameter.png")
+	want := settings.Version(map[string]string{"CAROUSEL_URL": list.URL})
+	eventually(t, 5*time.Second, func() bool {
+		r, err := aws.Report("reports/backend/i-0main.json")
+		return err == nil && r.SettingsVersion == want && r.Status == settings.StatusRunning
+	})
+}

@@ -7,9 +7,11 @@ package settingstest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -143,6 +145,30 @@ func (p *Parameters) render(name string, decrypt bool) ssmtypes.Parameter {
 		}
 	}
 	return param
+}
+
+// ServeHTTP answers GetParametersByPath in the SSM wire protocol
+// (awsJson1.1), so a service configured with AWS_ENDPOINT_URL reads these
+// parameters through the real SDK. It does not check signatures.
+func (p *Parameters) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var in ssm.GetParametersByPathInput
+	if r.Header.Get("X-Amz-Target") != "AmazonSSM.GetParametersByPath" || json.NewDecoder(r.Body).Decode(&in) != nil {
+		http.Error(w, "only GetParametersByPath is served", http.StatusBadRequest)
+		return
+	}
+	out, err := p.GetParametersByPath(r.Context(), &in)
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	if err != nil {
+		code, msg := "InternalServerError", err.Error()
+		var apiErr smithy.APIError
+		if errors.As(err, &apiErr) {
+			code, msg = apiErr.ErrorCode(), apiErr.ErrorMessage()
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": msg})
+		return
+	}
+	json.NewEncoder(w).Encode(map[string]any{"Parameters": out.Parameters, "NextToken": out.NextToken})
 }
 
 // Object is one object written to a Bucket.
