@@ -36,80 +36,12 @@ import (
 func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
 	start := time.Now()
 	cloud := fakeaws.New()
-	// As in the stage tests: a target is healthy while its instance runs.
-	cloud.ELBV2.HealthOf = func(_, id string) (elbv2types.TargetHealthStateEnum, string) {
-		if s, ok := cloud.EC2.InstanceState(id); ok && s != ec2types.InstanceStateNameRunning {
-			return elbv2types.TargetHealthStateEnumUnhealthy, string(elbv2types.TargetHealthReasonEnumInvalidState)
-		}
-		return "", ""
-	}
-	handler := wire.NewServer(cloud)
-	var mu sync.Mutex
-	requests := map[string]int{} // by signed service
-	var failures []string        // 5xx answers and requests no operation matched
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w}
-		handler.ServeHTTP(rec, r)
-		mu.Lock()
-		defer mu.Unlock()
-		service := wire.SignedService(r)
-		requests[service]++
-		if rec.status >= 500 || rec.Header().Get("X-Amzn-Errortype") == "UnknownOperationException" || strings.Contains(rec.body.String(), "<Code>InvalidAction</Code>") ||
-			strings.Contains(rec.body.String(), "<Code>NotImplemented</Code>") {
-			failures = append(failures, service+" "+r.Method+" "+r.URL.RequestURI()+": "+rec.body.String())
-		}
-	}))
-	defer srv.Close()
-	counted := func() map[string]int {
-		mu.Lock()
-		defer mu.Unlock()
-		return maps.Clone(requests)
-	}
-
-	// The app binaries the compute stages and the Lambda upload.
-	artifacts := t.TempDir()
-	for _, name := range []string{"myapp-backend", "myapp-frontend", "bootstrap"} {
-		if err := os.WriteFile(filepath.Join(artifacts, name), []byte("ELF "+name+" v1"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Credentials from the environment only: no shared files, no IMDS, no
-	// per-service endpoints; the short waits of newCLI.
-	nowhere := filepath.Join(t.TempDir(), "nonexistent")
-	env := map[string]string{
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "",
-		"AWS_CONFIG_FILE": nowhere, "AWS_SHARED_CREDENTIALS_FILE": nowhere, "AWS_PROFILE": "", "AWS_DEFAULT_PROFILE": "",
-		"AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_ENDPOINT_URL": "", "AWS_EC2_METADATA_DISABLED": "true", "AWS_CA_BUNDLE": "",
-		"MYAPP_WAIT_POLL_INTERVAL": "5ms", "MYAPP_WAIT_TIMEOUT": "2s", "MYAPP_WAIT_DESTROY_TIMEOUT": "3s",
-		"MYAPP_ARTIFACTS_DIR": artifacts,
-	}
-	for _, svc := range []string{"EC2", "STS", "S3", "RDS", "LAMBDA", "IAM", "ELASTIC_LOAD_BALANCING_V2", "AUTO_SCALING", "SSM"} {
-		env["AWS_ENDPOINT_URL_"+svc] = ""
-	}
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
-
-	clients := func(ctx context.Context, cfg *config.Config, verbose bool) (*awsx.Clients, error) {
-		c, err := app.AWSClients(ctx, cfg, verbose)
-		if err != nil {
-			return nil, err
-		}
-		checkSDKClients(t, c, handler.(*wire.Server))
-		return c, nil
-	}
+	wb := newWireBed(t, cloud)
+	counted, handler := wb.counted, wb.handler
 	statePath := filepath.Join(t.TempDir(), "myapp.json")
 	run := func(args ...string) string {
 		t.Helper()
-		var out, errOut bytes.Buffer
-		cmd := newRootCmd(deps{clients: clients, stdin: strings.NewReader("")})
-		cmd.SetOut(&out)
-		cmd.SetErr(&errOut)
-		cmd.SetArgs(append([]string{"--endpoint-url", srv.URL, "--state", statePath}, args...))
-		if err := cmd.ExecuteContext(context.Background()); err != nil {
-			t.Fatalf("myappctl %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out.String(), errOut.String())
-		}
-		return out.String()
+		return wb.mustRun(append([]string{"--state", statePath}, args...)...)
 	}
 	statusOf := func() []stageStatus {
 		t.Helper()
@@ -230,15 +162,140 @@ func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
 			t.Errorf("requests for service %q, which the server does not speak: %v", service, got)
 		}
 	}
-	mu.Lock()
-	for _, f := range failures {
-		t.Errorf("unanswered request: %.400s", f)
-	}
-	mu.Unlock()
+	wb.checkAnswered()
 	t.Logf("requests over HTTP by service: %v", got)
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("took %v", d)
 	}
+}
+
+// wireBed serves a fake account over HTTP (wire) and runs the real command
+// tree against it with the real client factory (app.AWSClients: default
+// credential chain, SDK clients, --endpoint-url): every AWS call is a real
+// signed SDK request. It counts requests by service and by S3 bucket.
+type wireBed struct {
+	t       *testing.T
+	cloud   *fakeaws.Cloud
+	url     string
+	handler http.Handler
+
+	// stateServer, when set, answers the S3 requests for stateBucket (a
+	// real S3-compatible server behind a reverse proxy that keeps the
+	// signed Host header).
+	stateServer http.Handler
+
+	mu       sync.Mutex
+	requests map[string]int // by signed service
+	s3Writes map[string]int // S3 PUT/POST/DELETE by bucket
+	failures []string       // 5xx answers and requests no operation matched
+}
+
+func newWireBed(t *testing.T, cloud *fakeaws.Cloud) *wireBed {
+	// As in the stage tests: a target is healthy while its instance runs.
+	cloud.ELBV2.HealthOf = func(_, id string) (elbv2types.TargetHealthStateEnum, string) {
+		if s, ok := cloud.EC2.InstanceState(id); ok && s != ec2types.InstanceStateNameRunning {
+			return elbv2types.TargetHealthStateEnumUnhealthy, string(elbv2types.TargetHealthReasonEnumInvalidState)
+		}
+		return "", ""
+	}
+	wb := &wireBed{t: t, cloud: cloud, handler: wire.NewServer(cloud), requests: map[string]int{}, s3Writes: map[string]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(wb.serve))
+	t.Cleanup(srv.Close)
+	wb.url = srv.URL
+
+	// The app binaries the compute stages and the Lambda upload.
+	artifacts := t.TempDir()
+	for _, name := range []string{"myapp-backend", "myapp-frontend", "bootstrap"} {
+		if err := os.WriteFile(filepath.Join(artifacts, name), []byte("ELF "+name+" v1"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Credentials from the environment only: no shared files, no IMDS, no
+	// per-service endpoints; the short waits of newCLI.
+	nowhere := filepath.Join(t.TempDir(), "nonexistent")
+	env := map[string]string{
+		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "",
+		"AWS_CONFIG_FILE": nowhere, "AWS_SHARED_CREDENTIALS_FILE": nowhere, "AWS_PROFILE": "", "AWS_DEFAULT_PROFILE": "",
+		"AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_ENDPOINT_URL": "", "AWS_EC2_METADATA_DISABLED": "true", "AWS_CA_BUNDLE": "",
+		"MYAPP_WAIT_POLL_INTERVAL": "5ms", "MYAPP_WAIT_TIMEOUT": "2s", "MYAPP_WAIT_DESTROY_TIMEOUT": "3s",
+		"MYAPP_ARTIFACTS_DIR": artifacts, "MYAPP_STATE_FILE": "",
+	}
+	for _, svc := range []string{"EC2", "STS", "S3", "RDS", "LAMBDA", "IAM", "ELASTIC_LOAD_BALANCING_V2", "AUTO_SCALING", "SSM"} {
+		env["AWS_ENDPOINT_URL_"+svc] = ""
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	return wb
+}
+
+func (wb *wireBed) serve(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w}
+	service := wire.SignedService(r)
+	bucket, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	proxied := wb.stateServer != nil && service == "s3" && bucket == stateBucket
+	if proxied {
+		wb.stateServer.ServeHTTP(rec, r)
+	} else {
+		wb.handler.ServeHTTP(rec, r)
+	}
+	wb.mu.Lock()
+	defer wb.mu.Unlock()
+	wb.requests[service]++
+	if service == "s3" && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		wb.s3Writes[bucket]++
+	}
+	if proxied {
+		return // the real server answers for itself (NotImplemented included)
+	}
+	if rec.status >= 500 || rec.Header().Get("X-Amzn-Errortype") == "UnknownOperationException" || strings.Contains(rec.body.String(), "<Code>InvalidAction</Code>") ||
+		strings.Contains(rec.body.String(), "<Code>NotImplemented</Code>") {
+		wb.failures = append(wb.failures, service+" "+r.Method+" "+r.URL.RequestURI()+": "+rec.body.String())
+	}
+}
+
+func (wb *wireBed) counted() map[string]int {
+	wb.mu.Lock()
+	defer wb.mu.Unlock()
+	return maps.Clone(wb.requests)
+}
+
+// writesTo counts the S3 requests that changed something in a bucket.
+func (wb *wireBed) writesTo(bucket string) int {
+	wb.mu.Lock()
+	defer wb.mu.Unlock()
+	return wb.s3Writes[bucket]
+}
+
+// checkAnswered fails the test for every request the server could not answer.
+func (wb *wireBed) checkAnswered() {
+	wb.mu.Lock()
+	defer wb.mu.Unlock()
+	for _, f := range wb.failures {
+		wb.t.Errorf("unanswered request: %.400s", f)
+	}
+}
+
+// exec runs one myappctl command against the server.
+func (wb *wireBed) exec(stdin string, args ...string) (stdout, stderr string, err error) {
+	clients := func(ctx context.Context, cfg *config.Config, verbose bool) (*awsx.Clients, error) {
+		c, err := app.AWSClients(ctx, cfg, verbose)
+		if err != nil {
+			return nil, err
+		}
+		checkSDKClients(wb.t, c, wb.handler.(*wire.Server))
+		return c, nil
+	}
+	return execute(deps{clients: clients, stdin: strings.NewReader(stdin)}, append([]string{"--endpoint-url", wb.url}, args...))
+}
+
+func (wb *wireBed) mustRun(args ...string) string {
+	wb.t.Helper()
+	out, errOut, err := wb.exec("", args...)
+	if err != nil {
+		wb.t.Fatalf("myappctl %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
 }
 
 type stageStatus struct {

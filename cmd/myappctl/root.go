@@ -49,13 +49,14 @@ MYAPP_* environment variables (MYAPP_REGION, MYAPP_VPC_CIDR, ...) and flags; fla
 		Example: `  myappctl plan                      # what up would do
   myappctl up                        # build or repair everything
   myappctl status --output json      # state plus live checks
-  myappctl destroy --yes             # remove everything the stack created`,
+  myappctl destroy --yes             # remove everything the stack created
+  myappctl state init s3://my-team-state/myapp.json   # share the state with a team`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.configFile, "config", "", "configuration file (default "+config.DefaultFile+" if present)")
-	pf.String("state", "", "state file (default .myappctl/<stack>.json)")
+	pf.String("state", "", "state file, or s3://BUCKET/KEY for a state shared in S3 (default .myappctl/<stack>.json)")
 	pf.String("stack", config.DefaultStack, "stack name: resource name prefix and tag value")
 	pf.String("region", "", "AWS region (default us-east-1)")
 	pf.String("profile", "", "AWS shared-config profile")
@@ -63,7 +64,8 @@ MYAPP_* environment variables (MYAPP_REGION, MYAPP_VPC_CIDR, ...) and flags; fla
 	pf.StringVarP(&g.output, "output", "o", app.OutputTable, "output format: table or json")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "print more progress detail")
 
-	root.AddCommand(newUpCmd(g, d), newStepCmd(g, d), newPlanCmd(g, d), newStatusCmd(g, d), newDestroyCmd(g, d))
+	root.AddCommand(newUpCmd(g, d), newStepCmd(g, d), newPlanCmd(g, d), newStatusCmd(g, d), newDestroyCmd(g, d),
+		newUnlockCmd(g, d), newStateCmd(g, d))
 	return root
 }
 

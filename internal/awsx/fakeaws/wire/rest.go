@@ -38,6 +38,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 )
 
 // restCodec is one REST protocol: its body format, error shape and the
@@ -219,7 +221,17 @@ func (s *restService) serve(w http.ResponseWriter, r *http.Request, reqID string
 	res := op.fake.Call([]reflect.Value{reflect.ValueOf(r.Context()), in})
 	if err, _ := res[1].Interface().(error); err != nil {
 		status, code, msg := errorParts(err)
-		fail(c.status(code, status >= 500), code, msg)
+		status = c.status(code, status >= 500)
+		// An error that carries its HTTP answer (S3's 301 for a bucket of
+		// another region, with x-amz-bucket-region) is sent as it is.
+		var re *awshttp.ResponseError
+		if errors.As(err, &re) && re.Response != nil {
+			status = re.HTTPStatusCode()
+			for k, v := range re.Response.Header {
+				w.Header()[k] = v
+			}
+		}
+		fail(status, code, msg)
 		return
 	}
 	status, header, out := c.encodeResponse(op, res[0])
