@@ -42,6 +42,9 @@ type Cloud struct {
 	Autoscaling *AutoScaling
 	// SSM is Parameter Store: the tiers' runtime settings.
 	SSM *SSM
+	// Agent plays the instances' install scripts and services: it writes
+	// their reports when something reads them.
+	Agent *Agent
 }
 
 // New returns an empty fake account in us-east-1.
@@ -57,6 +60,8 @@ func New() *Cloud {
 	c.S3.LambdaInvokable = func(fn, source, account string) bool {
 		return c.Lambda.AllowsInvoke(fn, "s3.amazonaws.com", source, account)
 	}
+	c.Agent = newAgent(c)
+	c.S3.BeforeRead = c.Agent.sync
 	return c
 }
 

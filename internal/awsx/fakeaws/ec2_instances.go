@@ -25,6 +25,9 @@ type fakeInstance struct {
 	describes    int
 	consoleReads int
 	reboots      int
+	// installed is the myappctl release on its disk: from its image, or
+	// installed by its bootstrap (Agent).
+	installed string
 }
 
 func (i *fakeInstance) volumeID() *string {
@@ -94,7 +97,7 @@ func (f *EC2) launch(in *ec2.RunInstancesInput) (*fakeInstance, error) {
 		}
 	}
 	id := f.id("i")
-	fi := &fakeInstance{userData: string(userData), volumeTags: tagsFromSpecs(in.TagSpecifications, types.ResourceTypeVolume)}
+	fi := &fakeInstance{userData: string(userData), volumeTags: tagsFromSpecs(in.TagSpecifications, types.ResourceTypeVolume), installed: image.installed}
 	fi.inst = types.Instance{InstanceId: aws.String(id), ImageId: in.ImageId, InstanceType: in.InstanceType, KeyName: in.KeyName,
 		SubnetId: subnet.SubnetId, VpcId: subnet.VpcId, Placement: &types.Placement{AvailabilityZone: subnet.AvailabilityZone},
 		PrivateIpAddress: aws.String(f.privateIP(subnet)), SecurityGroups: groups, LaunchTime: aws.Time(time.Now()),

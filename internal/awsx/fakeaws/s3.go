@@ -31,6 +31,9 @@ type S3 struct {
 	// ignore If-None-Match and If-Match on PutObject and DeleteObject
 	// (every write goes through), unlike AWS (s3_conditions.go).
 	IgnoreConditionalWrites bool
+	// BeforeRead runs before a GetObject or ListObjectsV2, without the
+	// lock (New wires it to the Agent, which writes instance reports).
+	BeforeRead func()
 
 	mu      sync.Mutex
 	buckets map[string]*Bucket
@@ -290,6 +293,9 @@ func (f *S3) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3
 	if err != nil {
 		return nil, err
 	}
+	if f.BeforeRead != nil {
+		f.BeforeRead()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	b, err := f.bucket(in.Bucket)
@@ -332,6 +338,9 @@ func (f *S3) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, _ ...
 	fault, err := f.begin(ctx, "ListObjectsV2")
 	if err != nil {
 		return nil, err
+	}
+	if f.BeforeRead != nil {
+		f.BeforeRead()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -387,6 +396,20 @@ func (f *S3) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, _ ...
 		out.Deleted = append(out.Deleted, types.DeletedObject{Key: o.Key})
 	}
 	return finish(out, nil, fault)
+}
+
+// putInternal stores an object without an API call (what an instance
+// writes, in tests); false when the bucket does not exist.
+func (f *S3) putInternal(bucket, key string, data []byte, contentType string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, ok := f.buckets[bucket]
+	if !ok {
+		return false
+	}
+	sum := md5.Sum(data)
+	b.Objects[key] = &Object{Data: bytes.Clone(data), ContentType: contentType, ETag: `"` + hex.EncodeToString(sum[:]) + `"`, Modified: time.Now()}
+	return true
 }
 
 // Object returns an object's bytes for assertions.

@@ -473,7 +473,7 @@ func TestEveryInterfaceMethodIsServed(t *testing.T) {
 	v := reflect.ValueOf(cloud).Elem()
 	for i := range v.NumField() {
 		sf, f := v.Type().Field(i), v.Field(i)
-		if !sf.IsExported() || sf.Anonymous || f.Kind() != reflect.Pointer || f.IsNil() {
+		if !sf.IsExported() || sf.Anonymous || f.Kind() != reflect.Pointer || f.IsNil() || sf.Name == "Agent" { // Agent plays instances, not a service
 			continue
 		}
 		found := false
