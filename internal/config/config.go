@@ -97,6 +97,10 @@ type Wait struct {
 	DatabaseTimeout time.Duration `mapstructure:"database_timeout"`
 	// DestroyTimeout bounds the whole destroy, including DependencyViolation retries.
 	DestroyTimeout time.Duration `mapstructure:"destroy_timeout"`
+	// Reports makes stages wait until instances report what they run
+	// (false for emulators, which run no user data: a running instance
+	// then counts as ready).
+	Reports bool `mapstructure:"reports"`
 }
 
 // Defaults returns the documented setup.
@@ -129,6 +133,7 @@ func Defaults() Config {
 			Timeout:         15 * time.Minute,
 			DatabaseTimeout: 40 * time.Minute,
 			DestroyTimeout:  30 * time.Minute,
+			Reports:         true,
 		},
 	}
 }

@@ -28,6 +28,10 @@ type Env struct {
 	accountOnce sync.Once
 	accountID   string
 	accountErr  error
+	// logged holds the keys of lines logOnce printed in this process.
+	logged sync.Map
+	// reports caches instance reports by object key (reports.go).
+	reports sync.Map
 }
 
 // AccountID returns the caller's account id (cached).
@@ -100,6 +104,17 @@ func (p *plannedOutputs) set(stage, key, v string) {
 func (r *Run) Logf(format string, args ...any) {
 	if r.Log != nil && !r.quiet {
 		r.Log("["+r.Stage.Name+"] "+format, args...)
+	}
+}
+
+// logOnce prints a progress line once per process (several stages may
+// meet the same fact).
+func (r *Run) logOnce(key, format string, args ...any) {
+	if r.Log == nil || r.quiet {
+		return
+	}
+	if _, seen := r.logged.LoadOrStore(key, true); !seen {
+		r.Logf(format, args...)
 	}
 }
 

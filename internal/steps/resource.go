@@ -50,27 +50,11 @@ type Spec struct {
 // it, or creates it, and records its id in the state before returning.
 // Duplicates found by tags (a lost create response) are removed, keeping one.
 func (r *Run) Ensure(ctx context.Context, s Spec) (string, error) {
-	if id, err := r.findRecorded(ctx, s); err != nil || id != "" {
+	if id, err := r.Find(ctx, s); err != nil || id != "" {
 		return id, err
 	}
-	ids, err := s.Kind.FindTagged(ctx, r.Env, awsx.Tags{awsx.TagStack: r.Cfg.Stack, awsx.TagName: s.Name})
-	if err != nil {
-		return "", &StageError{Stage: r.Stage.Name, Action: "find", Resource: s.Kind.Type + " " + s.Name, Err: err}
-	}
-	if len(ids) > 0 {
-		if err := r.removeDuplicates(ctx, s, ids[0], ids[1:]); err != nil {
-			return "", err
-		}
-		if !r.DryRun {
-			r.Logf("adopted %s %s (%s)", s.Kind.Type, s.Name, ids[0])
-		}
-		if err := r.record(s.Key, s.Kind.Type, ids[0], s.Name); err != nil {
-			return "", err
-		}
-		return ids[0], r.clearToken(s.Key)
-	}
 	id := plannedID(s.Key)
-	err = r.change("create", s.Kind.Type, s.Name, s.Detail, func() error {
+	err := r.change("create", s.Kind.Type, s.Name, s.Detail, func() error {
 		token, err := r.clientToken(s.Key)
 		if err != nil {
 			return err
@@ -84,6 +68,31 @@ func (r *Run) Ensure(ctx context.Context, s Spec) (string, error) {
 		return r.clearToken(s.Key)
 	})
 	return id, err
+}
+
+// Find is Ensure without the create: the resource's id (state id first,
+// then stack+Name tags, adopted and recorded), or "" when there is none.
+func (r *Run) Find(ctx context.Context, s Spec) (string, error) {
+	if id, err := r.findRecorded(ctx, s); err != nil || id != "" {
+		return id, err
+	}
+	ids, err := s.Kind.FindTagged(ctx, r.Env, awsx.Tags{awsx.TagStack: r.Cfg.Stack, awsx.TagName: s.Name})
+	if err != nil {
+		return "", &StageError{Stage: r.Stage.Name, Action: "find", Resource: s.Kind.Type + " " + s.Name, Err: err}
+	}
+	if len(ids) == 0 {
+		return "", nil
+	}
+	if err := r.removeDuplicates(ctx, s, ids[0], ids[1:]); err != nil {
+		return "", err
+	}
+	if !r.DryRun {
+		r.Logf("adopted %s %s (%s)", s.Kind.Type, s.Name, ids[0])
+	}
+	if err := r.record(s.Key, s.Kind.Type, ids[0], s.Name); err != nil {
+		return "", err
+	}
+	return ids[0], r.clearToken(s.Key)
 }
 
 // clearToken forgets a create's client token once the resource is known.

@@ -64,24 +64,34 @@ func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult,
 		go func(s *Stage) {
 			defer wg.Done()
 			defer close(done[s.Name])
-			for _, need := range s.Needs {
-				if ch, ok := done[need]; ok {
-					<-ch
+			blockedBy := func(needs []string) []string {
+				for _, need := range needs {
+					if ch, ok := done[need]; ok {
+						<-ch
+					}
 				}
-			}
-			mu.Lock()
-			var blocked []string
-			for _, need := range s.Needs {
-				if res, ok := results[need]; ok && res.Err != nil {
-					blocked = append(blocked, need)
+				mu.Lock()
+				defer mu.Unlock()
+				var blocked []string
+				for _, need := range needs {
+					if res, ok := results[need]; ok && res.Err != nil {
+						blocked = append(blocked, need)
+					}
 				}
+				return blocked
 			}
-			mu.Unlock()
+			r := &Run{Env: rn.Env, Stage: s}
+			var earlyErr error
+			if s.Early != nil && len(blockedBy(s.EarlyNeeds)) == 0 {
+				earlyErr = rn.early(ctx, r)
+			}
 			var res StageResult
-			if len(blocked) > 0 {
+			if blocked := blockedBy(s.Needs); len(blocked) > 0 {
 				res = StageResult{Stage: s.Name, Err: fmt.Errorf("stage %s skipped: it needs %v, which did not complete", s.Name, blocked)}
+			} else if earlyErr != nil {
+				res = rn.fail(r, earlyErr)
 			} else {
-				res = rn.apply(ctx, &Run{Env: rn.Env, Stage: s})
+				res = rn.apply(ctx, r)
 			}
 			mu.Lock()
 			results[s.Name] = res
@@ -157,6 +167,32 @@ func (rn *Runner) apply(ctx context.Context, r *Run) StageResult {
 	}
 	if err == nil {
 		r.Logf("done: %d change(s) in %s", len(res.Changes), res.Duration)
+	}
+	return res
+}
+
+// early runs a stage's Early part (up only): status in progress, errors
+// wrapped as Apply's are.
+func (rn *Runner) early(ctx context.Context, r *Run) error {
+	if err := rn.Env.State.SetStatus(r.Stage.Name, state.StatusInProgress, nil); err != nil {
+		return err
+	}
+	r.Logf("starting early: %s", r.Stage.Title)
+	if err := r.Stage.Early(ctx, r); err != nil {
+		var se *StageError
+		if !errors.As(err, &se) {
+			err = fmt.Errorf("stage %s: %w", r.Stage.Name, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// fail records a stage that failed before Apply (its Early part).
+func (rn *Runner) fail(r *Run, err error) StageResult {
+	res := StageResult{Stage: r.Stage.Name, Changes: r.Changes(), Err: err}
+	if serr := rn.Env.State.SetStatus(r.Stage.Name, state.StatusFailed, err); serr != nil {
+		res.Err = errors.Join(err, serr)
 	}
 	return res
 }
