@@ -24,6 +24,9 @@ type Env struct {
 	AWS   *awsx.Clients
 	// Log prints progress (stderr in the CLI). It must be safe for concurrent use.
 	Log awsx.Logf
+	// Observer, when set, is told every progress event instead (a live
+	// terminal view); see events.go.
+	Observer awsx.Observer
 
 	accountOnce sync.Once
 	accountID   string
@@ -98,9 +101,7 @@ func (p *plannedOutputs) set(stage, key, v string) {
 
 // Logf prints a progress line prefixed with the stage name.
 func (r *Run) Logf(format string, args ...any) {
-	if r.Log != nil && !r.quiet {
-		r.Log("["+r.Stage.Name+"] "+format, args...)
-	}
+	r.report(awsx.Event{Kind: awsx.EventLog}, format, args...)
 }
 
 // Changes returns what this run changed (or would change).
@@ -119,7 +120,7 @@ func (r *Run) change(action, kind, name, detail string, do func() error) error {
 	if r.DryRun {
 		return nil
 	}
-	r.Logf("%s", c)
+	r.report(awsx.Event{Kind: awsx.EventChange}, "%s", c)
 	if err := do(); err != nil {
 		return &StageError{Stage: r.Stage.Name, Action: action, Resource: kind + " " + name, Err: err}
 	}

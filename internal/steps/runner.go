@@ -80,6 +80,7 @@ func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult,
 			var res StageResult
 			if len(blocked) > 0 {
 				res = StageResult{Stage: s.Name, Err: fmt.Errorf("stage %s skipped: it needs %v, which did not complete", s.Name, blocked)}
+				(&Run{Env: rn.Env, Stage: s}).skipped(res.Err)
 			} else {
 				res = rn.apply(ctx, &Run{Env: rn.Env, Stage: s})
 			}
@@ -134,7 +135,7 @@ func (rn *Runner) apply(ctx context.Context, r *Run) StageResult {
 			res.Err = err
 			return res
 		}
-		r.Logf("converging: %s", s.Title)
+		ctx = r.started(ctx, "converging: %s", s.Title)
 	}
 	err := s.Apply(ctx, r)
 	res.Changes, res.Duration = r.Changes(), time.Since(start).Round(time.Millisecond)
@@ -155,9 +156,7 @@ func (rn *Runner) apply(ctx context.Context, r *Run) StageResult {
 	if serr := rn.Env.State.SetStatus(s.Name, status, err); serr != nil && res.Err == nil {
 		res.Err = serr
 	}
-	if err == nil {
-		r.Logf("done: %d change(s) in %s", len(res.Changes), res.Duration)
-	}
+	r.finished(len(res.Changes), res.Duration, res.Err, "done: %d change(s) in %s", len(res.Changes), res.Duration)
 	return res
 }
 
