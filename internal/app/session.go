@@ -13,6 +13,7 @@ import (
 
 	"github.com/myappctl/myappctl/internal/awsx"
 	"github.com/myappctl/myappctl/internal/config"
+	"github.com/myappctl/myappctl/internal/liveview"
 	"github.com/myappctl/myappctl/internal/state"
 	"github.com/myappctl/myappctl/internal/steps"
 )
@@ -37,6 +38,7 @@ type Session struct {
 	State  *state.State
 	Runner *steps.Runner
 	lock   *state.Lock
+	live   *liveview.Terminal
 }
 
 // OpenOptions says how to open a session.
@@ -46,13 +48,16 @@ type OpenOptions struct {
 	Clients ClientFactory
 	Log     io.Writer // progress lines (stderr)
 	Verbose bool
+	// Live, when set, shows up, step and destroy as a live view on this
+	// terminal instead of progress lines.
+	Live *liveview.Terminal
 }
 
 // Open loads the state file, takes the lock if asked, then builds the AWS
 // clients. The configuration was validated when it was loaded, so no AWS
 // call happens with bad settings.
 func Open(ctx context.Context, cfg *config.Config, o OpenOptions) (*Session, error) {
-	s := &Session{Cfg: cfg}
+	s := &Session{Cfg: cfg, live: o.Live}
 	if o.Lock {
 		l, err := state.Acquire(cfg.StatePath(), o.Command)
 		if err != nil {
