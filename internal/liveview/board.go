@@ -117,7 +117,7 @@ func (b *Board) Apply(ev awsx.Event) []string {
 	if l == nil {
 		// A line from outside any stage the view shows.
 		if ev.Line != "" && (ev.Kind == awsx.EventLog || ev.Kind == awsx.EventChange) {
-			return []string{ev.Line}
+			return []string{styleLine(ev)}
 		}
 		return nil
 	}
@@ -130,7 +130,7 @@ func (b *Board) Apply(ev awsx.Event) []string {
 			l.changes++
 		}
 		l.last, l.lastAt = strings.TrimPrefix(ev.Line, "["+l.Name+"] "), now
-		return []string{ev.Line}
+		return []string{styleLine(ev)}
 	case awsx.EventWaiting:
 		i := slices.IndexFunc(l.waits, func(w wait) bool { return w.what == ev.What })
 		if i < 0 {

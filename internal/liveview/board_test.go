@@ -65,15 +65,26 @@ func midUp(b *Board, c *fakeClock) (above []string) {
 	return above
 }
 
-func plainLines(frame string) []string { return strings.Split(ansi.Strip(frame), "\n") }
+// plainLines are a frame's lines without colours and without the rule
+// that separates the stage lines from the lines printed above them.
+func plainLines(frame string) []string {
+	lines := strings.Split(ansi.Strip(frame), "\n")
+	if strings.HasPrefix(lines[0], "──") {
+		return lines[1:]
+	}
+	return lines
+}
 
 func TestFrameMidUp(t *testing.T) {
 	b, c := newTestBoard(false)
 	above := midUp(b, c)
 	// A stage's start and end show on its line, not above.
 	wantAbove := []string{"[vpc] + create ec2:vpc MyApp-VPC", "[rds] DB instance database-1: creating", "[backend] + create ec2:instance backend-1", "[backend] installing myapp-backend on backend-1"}
-	if strings.Join(above, "\n") != strings.Join(wantAbove, "\n") {
-		t.Errorf("printed above:\n%s", strings.Join(above, "\n"))
+	if got := ansi.Strip(strings.Join(above, "\n")); got != strings.Join(wantAbove, "\n") {
+		t.Errorf("printed above:\n%s", got)
+	}
+	if !strings.Contains(above[0], green.Render("+ create")) || !strings.Contains(above[0], dim.Render("[vpc]")) {
+		t.Errorf("a change is not coloured: %q", above[0])
 	}
 	golden := map[int]string{
 		200: `myappctl up · stack myapp · us-east-1  2/9 stages · 3m17s
@@ -98,12 +109,12 @@ func TestFrameMidUp(t *testing.T) {
 · 9 s3-sync      pending`,
 	}
 	for width, want := range golden {
-		if got := ansi.Strip(b.Render(width, 2)); got != want {
+		if got := ansi.Strip(b.Render(width, 2)); got != strings.Repeat("─", width)+"\n"+want {
 			t.Errorf("frame at %d columns:\n%s\nwant:\n%s", width, got, want)
 		}
 	}
 	for width := 60; width <= 200; width += 7 {
-		lines := plainLines(b.Render(width, 0))
+		lines := strings.Split(ansi.Strip(b.Render(width, 0)), "\n")[1:]
 		if len(lines) != 10 {
 			t.Fatalf("%d lines at %d columns", len(lines), width)
 		}

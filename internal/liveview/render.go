@@ -7,6 +7,8 @@ import (
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/myappctl/myappctl/internal/awsx"
 )
 
 // styles colour the view. Colours are written in full; the terminal's
@@ -23,12 +25,34 @@ var (
 
 var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 
+// styleLine colours a line printed above the stage lines: the stage prefix
+// faint, a change's action in the colour of what it does.
+func styleLine(ev awsx.Event) string {
+	line, prefix := ev.Line, ""
+	if ev.Stage != "" && strings.HasPrefix(line, "["+ev.Stage+"] ") {
+		prefix, line = dim.Render("["+ev.Stage+"]")+" ", strings.TrimPrefix(line, "["+ev.Stage+"] ")
+	}
+	if ev.Kind == awsx.EventChange {
+		if sym, rest, ok := strings.Cut(line, " "); ok {
+			action, rest, _ := strings.Cut(rest, " ")
+			style := map[string]lipgloss.Style{"+": green, "~": amber, "-": red}[sym]
+			line = style.Render(sym+" "+action) + " " + rest
+		}
+	}
+	return prefix + line
+}
+
 // Render is the live part of the view at a terminal width (0: no limit):
 // a header and one line per stage, each cut to the width. frame turns
 // the spinner.
 func (b *Board) Render(width, frame int) string {
 	now := b.now()
 	var sb strings.Builder
+	rule := width
+	if rule <= 0 {
+		rule = 80
+	}
+	sb.WriteString(dim.Render(strings.Repeat("─", rule)) + "\n")
 	sb.WriteString(fit(b.header(now), width))
 	nameWidth := b.nameWidth()
 	for _, l := range b.lines {

@@ -120,7 +120,7 @@ func (v *View) program() *tea.Program {
 	} else {
 		opts = append(opts, tea.WithInput(nil))
 	}
-	v.prog = tea.NewProgram(&model{board: v.board, interrupt: v.term.Interrupt}, opts...)
+	v.prog = tea.NewProgram(&model{board: v.board, interrupt: v.term.Interrupt, profile: v.profile}, opts...)
 	v.exited = make(chan struct{})
 	go func() {
 		defer close(v.exited)
@@ -144,6 +144,7 @@ type (
 type model struct {
 	board     *Board
 	interrupt func()
+	profile   colorprofile.Profile // lines printed above bypass the renderer's
 	width     int
 	frame     int
 	pending   []string
@@ -199,7 +200,9 @@ func (m *model) print() tea.Cmd {
 		for i := range lines {
 			lines[i] = wrap(lines[i], m.width)
 		}
-		return tea.Sequence(tea.Println(strings.Join(lines, "\n")), func() tea.Msg { return printedMsg{} })
+		var text strings.Builder
+		_, _ = (&colorprofile.Writer{Forward: &text, Profile: m.profile}).Write([]byte(strings.Join(lines, "\n")))
+		return tea.Sequence(tea.Println(text.String()), func() tea.Msg { return printedMsg{} })
 	case m.finishing:
 		return tea.Quit
 	}
