@@ -109,12 +109,20 @@ func TestFrameMidUp(t *testing.T) {
 · 9 s3-sync      pending`,
 	}
 	for width, want := range golden {
-		if got := ansi.Strip(b.Render(width, 2)); got != strings.Repeat("─", width)+"\n"+want {
+		rule := 0
+		for _, l := range strings.Split(want, "\n") {
+			rule = max(rule, ansi.StringWidth(l))
+		}
+		if got := ansi.Strip(b.Render(width, 2)); got != strings.Repeat("─", rule)+"\n"+want {
 			t.Errorf("frame at %d columns:\n%s\nwant:\n%s", width, got, want)
 		}
 	}
 	for width := 60; width <= 200; width += 7 {
-		lines := strings.Split(ansi.Strip(b.Render(width, 0)), "\n")[1:]
+		lines := strings.Split(ansi.Strip(b.Render(width, 0)), "\n")
+		if w := ansi.StringWidth(lines[0]); w > width {
+			t.Errorf("the rule is %d columns wide at %d", w, width)
+		}
+		lines = lines[1:]
 		if len(lines) != 10 {
 			t.Fatalf("%d lines at %d columns", len(lines), width)
 		}

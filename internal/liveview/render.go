@@ -47,19 +47,18 @@ func styleLine(ev awsx.Event) string {
 // the spinner.
 func (b *Board) Render(width, frame int) string {
 	now := b.now()
-	var sb strings.Builder
-	rule := width
-	if rule <= 0 {
-		rule = 80
-	}
-	sb.WriteString(dim.Render(strings.Repeat("─", rule)) + "\n")
-	sb.WriteString(fit(b.header(now), width))
+	lines := []string{fit(b.header(now), width)}
 	nameWidth := b.nameWidth()
 	for _, l := range b.lines {
-		sb.WriteByte('\n')
-		sb.WriteString(fit(b.stageText(l, now, frame, nameWidth), width))
+		lines = append(lines, fit(b.stageText(l, now, frame, nameWidth), width))
 	}
-	return sb.String()
+	// A rule as wide as the widest line sets the view apart from the lines
+	// printed above it.
+	rule := 0
+	for _, l := range lines {
+		rule = max(rule, ansi.StringWidth(l))
+	}
+	return dim.Render(strings.Repeat("─", rule)) + "\n" + strings.Join(lines, "\n")
 }
 
 func (b *Board) header(now time.Time) string {
