@@ -17,9 +17,6 @@ import (
 	"testing"
 	"time"
 
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
-
 	"github.com/myappctl/myappctl/internal/app"
 	"github.com/myappctl/myappctl/internal/awsx"
 	"github.com/myappctl/myappctl/internal/awsx/fakeaws"
@@ -35,7 +32,7 @@ import (
 // Query, REST-XML, REST-JSON); no in-process fake is mixed in.
 func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
 	start := time.Now()
-	cloud := fakeaws.New()
+	cloud := newServingCloud()
 	wb := newWireBed(t, cloud)
 	counted, handler := wb.counted, wb.handler
 	statePath := filepath.Join(t.TempDir(), "myapp.json")
@@ -192,13 +189,7 @@ type wireBed struct {
 }
 
 func newWireBed(t *testing.T, cloud *fakeaws.Cloud) *wireBed {
-	// As in the stage tests: a target is healthy while its instance runs.
-	cloud.ELBV2.HealthOf = func(_, id string) (elbv2types.TargetHealthStateEnum, string) {
-		if s, ok := cloud.EC2.InstanceState(id); ok && s != ec2types.InstanceStateNameRunning {
-			return elbv2types.TargetHealthStateEnumUnhealthy, string(elbv2types.TargetHealthReasonEnumInvalidState)
-		}
-		return "", ""
-	}
+	cloud.HealthyWhileRunning() // as in the stage tests
 	wb := &wireBed{t: t, cloud: cloud, handler: wire.NewServer(cloud), requests: map[string]int{}, s3Writes: map[string]int{}}
 	srv := httptest.NewServer(http.HandlerFunc(wb.serve))
 	t.Cleanup(srv.Close)
@@ -297,6 +288,39 @@ func (wb *wireBed) mustRun(args ...string) string {
 		wb.t.Fatalf("myappctl %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, errOut)
 	}
 	return out
+}
+
+// newServingCloud is a fake account whose targets are healthy while their
+// instance runs, as in the stage tests.
+func newServingCloud() *fakeaws.Cloud {
+	cloud := fakeaws.New()
+	cloud.HealthyWhileRunning()
+	return cloud
+}
+
+// emulatorEnv is the environment of a run against the wire server:
+// credentials from the environment only (no shared files, no IMDS, no
+// per-service endpoints), the short waits of newCLI, and the app binaries
+// the compute stages and the Lambda upload.
+func emulatorEnv(t *testing.T) map[string]string {
+	artifacts := t.TempDir()
+	for _, name := range []string{"myapp-backend", "myapp-frontend", "bootstrap"} {
+		if err := os.WriteFile(filepath.Join(artifacts, name), []byte("ELF "+name+" v1"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nowhere := filepath.Join(t.TempDir(), "nonexistent")
+	env := map[string]string{
+		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "",
+		"AWS_CONFIG_FILE": nowhere, "AWS_SHARED_CREDENTIALS_FILE": nowhere, "AWS_PROFILE": "", "AWS_DEFAULT_PROFILE": "",
+		"AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_ENDPOINT_URL": "", "AWS_EC2_METADATA_DISABLED": "true", "AWS_CA_BUNDLE": "",
+		"MYAPP_WAIT_POLL_INTERVAL": "5ms", "MYAPP_WAIT_TIMEOUT": "2s", "MYAPP_WAIT_DESTROY_TIMEOUT": "3s",
+		"MYAPP_ARTIFACTS_DIR": artifacts,
+	}
+	for _, svc := range []string{"EC2", "STS", "S3", "RDS", "LAMBDA", "IAM", "ELASTIC_LOAD_BALANCING_V2", "AUTO_SCALING"} {
+		env["AWS_ENDPOINT_URL_"+svc] = ""
+	}
+	return env
 }
 
 type stageStatus struct {

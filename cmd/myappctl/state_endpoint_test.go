@@ -31,16 +31,6 @@ const (
 	stateKey    = "stacks/myapp.json"
 )
 
-// TestMain lets a test run the real main() in a child process (a run that
-// a test then kills with SIGKILL).
-func TestMain(m *testing.M) {
-	if os.Getenv("MYAPPCTL_TEST_RUN_MAIN") == "1" {
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
 // TestStateInitMovesTheLocalStateToS3: a stack built with a local state
 // file is moved to S3 by `state init`; the next `up` from S3 changes
 // nothing (no call mutates anything but the state bucket), the old path

@@ -15,6 +15,7 @@ import (
 
 	"github.com/myappctl/myappctl/internal/awsx"
 	"github.com/myappctl/myappctl/internal/config"
+	"github.com/myappctl/myappctl/internal/liveview"
 	"github.com/myappctl/myappctl/internal/state"
 	"github.com/myappctl/myappctl/internal/steps"
 )
@@ -40,6 +41,7 @@ type Session struct {
 	Runner *steps.Runner
 	lock   *state.Lock
 	logf   awsx.Logf
+	live   *liveview.Terminal
 }
 
 // OpenOptions says how to open a session.
@@ -49,6 +51,9 @@ type OpenOptions struct {
 	Clients ClientFactory
 	Log     io.Writer // progress lines (stderr)
 	Verbose bool
+	// Live, when set, shows up, step and destroy as a live view on this
+	// terminal instead of progress lines.
+	Live *liveview.Terminal
 }
 
 // Open opens the state's store, takes the lock if asked, loads the state,
@@ -57,7 +62,7 @@ type OpenOptions struct {
 // before any client is built, an S3 one needs the S3 client first.
 func Open(ctx context.Context, cfg *config.Config, o OpenOptions) (*Session, error) {
 	logf := NewProgress(o.Log)
-	s := &Session{Cfg: cfg, logf: logf}
+	s := &Session{Cfg: cfg, logf: logf, live: o.Live}
 	store, clients, who, err := openStore(ctx, cfg, o.Clients, o.Verbose, logf)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -215,5 +216,74 @@ func TestTags(t *testing.T) {
 		if got := strings.Join(keys, ","); got != "Name,myappctl:step,a,b,c" {
 			t.Fatalf("order = %s", got)
 		}
+	}
+}
+
+type recordingObserver struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func (o *recordingObserver) Observe(ev Event) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.events = append(o.events, ev)
+}
+
+// TestWaitsReportToTheContextsObserver: with an Observer in the context,
+// waits report what they wait on, each status and their end to it, and
+// print nothing through Log.
+func TestWaitsReportToTheContextsObserver(t *testing.T) {
+	obs := &recordingObserver{}
+	ctx := WithObserver(context.Background(), obs)
+	printed := 0
+	logf := func(string, ...any) { printed++ }
+	n := 0
+	err := Poll(ctx, WaitSpec{What: "DB instance database-1 to become available", Interval: time.Millisecond, Timeout: time.Second, Log: logf},
+		func(context.Context) (bool, string, error) {
+			n++
+			return n == 4, map[bool]string{true: "creating", false: "backing-up"}[n < 3], nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = WaitWithProgress(ctx, WaitSpec{What: "instance(s) i-1 to terminate", Interval: time.Millisecond, Timeout: time.Second, Log: logf},
+		func(context.Context, time.Duration) error { return errors.New("waiter failed") })
+	if err == nil {
+		t.Fatal("waiter error lost")
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	err = Poll(canceled, WaitSpec{What: "targets to be healthy", Interval: time.Millisecond, Timeout: time.Second, Log: logf},
+		func(context.Context) (bool, string, error) { return false, "0/2 healthy", nil })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled poll: %v", err)
+	}
+	if printed != 0 {
+		t.Errorf("%d lines printed through Log", printed)
+	}
+	type seen struct {
+		kind   EventKind
+		what   string
+		status string
+		failed bool
+	}
+	var got []seen
+	for _, ev := range obs.events {
+		if ev.Since.IsZero() {
+			t.Errorf("event without start: %+v", ev)
+		}
+		got = append(got, seen{ev.Kind, strings.Fields(ev.What)[0], ev.Status, ev.Err != nil})
+	}
+	want := []seen{
+		{EventWaiting, "DB", "creating", false}, {EventWaiting, "DB", "backing-up", false}, {EventWaitDone, "DB", "backing-up", false},
+		{EventWaiting, "instance(s)", "", false}, {EventWaitDone, "instance(s)", "", true},
+		{EventWaiting, "targets", "0/2 healthy", false}, {EventWaitDone, "targets", "0/2 healthy", true},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("events:\n got %+v\nwant %+v", got, want)
+	}
+	if l := obs.events[0].Line; l != "waiting for DB instance database-1 to become available: creating (0s)" {
+		t.Errorf("line of the first event = %q", l)
 	}
 }

@@ -24,6 +24,9 @@ type Env struct {
 	AWS   *awsx.Clients
 	// Log prints progress (stderr in the CLI). It must be safe for concurrent use.
 	Log awsx.Logf
+	// Observer, when set, is told every progress event instead (a live
+	// terminal view); see events.go.
+	Observer awsx.Observer
 
 	accountOnce sync.Once
 	accountID   string
@@ -74,6 +77,8 @@ type Run struct {
 	DryRun bool
 	// quiet drops progress lines (status checks drift with a silent dry run).
 	quiet bool
+	// earlyStart is when up started the stage's Early part (zero: it did not).
+	earlyStart time.Time
 
 	mu      sync.Mutex
 	changes []Change
@@ -102,9 +107,7 @@ func (p *plannedOutputs) set(stage, key, v string) {
 
 // Logf prints a progress line prefixed with the stage name.
 func (r *Run) Logf(format string, args ...any) {
-	if r.Log != nil && !r.quiet {
-		r.Log("["+r.Stage.Name+"] "+format, args...)
-	}
+	r.report(awsx.Event{Kind: awsx.EventLog}, format, args...)
 }
 
 // logOnce prints a progress line once per process (several stages may
@@ -134,7 +137,7 @@ func (r *Run) change(action, kind, name, detail string, do func() error) error {
 	if r.DryRun {
 		return nil
 	}
-	r.Logf("%s", c)
+	r.report(awsx.Event{Kind: awsx.EventChange}, "%s", c)
 	if err := do(); err != nil {
 		return &StageError{Stage: r.Stage.Name, Action: action, Resource: kind + " " + name, Err: err}
 	}

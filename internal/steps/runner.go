@@ -88,6 +88,7 @@ func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult,
 			var res StageResult
 			if blocked := blockedBy(s.Needs); len(blocked) > 0 {
 				res = StageResult{Stage: s.Name, Err: fmt.Errorf("stage %s skipped: it needs %v, which did not complete", s.Name, blocked)}
+				(&Run{Env: rn.Env, Stage: s}).skipped(res.Err)
 			} else if earlyErr != nil {
 				res = rn.fail(r, earlyErr)
 			} else {
@@ -144,7 +145,13 @@ func (rn *Runner) apply(ctx context.Context, r *Run) StageResult {
 			res.Err = err
 			return res
 		}
-		r.Logf("converging: %s", s.Title)
+		if r.earlyStart.IsZero() {
+			ctx = r.started(ctx, "converging: %s", s.Title)
+		} else { // started already: the rest of its work
+			start = r.earlyStart
+			ctx = r.observed(ctx)
+			r.Logf("converging: %s", s.Title)
+		}
 	}
 	err := s.Apply(ctx, r)
 	res.Changes, res.Duration = r.Changes(), time.Since(start).Round(time.Millisecond)
@@ -165,9 +172,7 @@ func (rn *Runner) apply(ctx context.Context, r *Run) StageResult {
 	if serr := rn.Env.State.SetStatus(s.Name, status, err); serr != nil && res.Err == nil {
 		res.Err = serr
 	}
-	if err == nil {
-		r.Logf("done: %d change(s) in %s", len(res.Changes), res.Duration)
-	}
+	r.finished(len(res.Changes), res.Duration, res.Err, "done: %d change(s) in %s", len(res.Changes), res.Duration)
 	return res
 }
 
@@ -177,7 +182,8 @@ func (rn *Runner) early(ctx context.Context, r *Run) error {
 	if err := rn.Env.State.SetStatus(r.Stage.Name, state.StatusInProgress, nil); err != nil {
 		return err
 	}
-	r.Logf("starting early: %s", r.Stage.Title)
+	r.earlyStart = time.Now()
+	ctx = r.started(ctx, "starting early: %s", r.Stage.Title)
 	if err := r.Stage.Early(ctx, r); err != nil {
 		var se *StageError
 		if !errors.As(err, &se) {
@@ -194,6 +200,7 @@ func (rn *Runner) fail(r *Run, err error) StageResult {
 	if serr := rn.Env.State.SetStatus(r.Stage.Name, state.StatusFailed, err); serr != nil {
 		res.Err = errors.Join(err, serr)
 	}
+	r.finished(len(res.Changes), time.Since(r.earlyStart).Round(time.Millisecond), res.Err, "")
 	return res
 }
 

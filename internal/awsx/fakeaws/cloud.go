@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/myappctl/myappctl/internal/awsx"
@@ -69,4 +71,16 @@ func New() *Cloud {
 func (c *Cloud) Clients() *awsx.Clients {
 	return &awsx.Clients{EC2: c.EC2, STS: c.STS, S3: c.S3, RDS: c.RDS, ELBV2: c.ELBV2, Lambda: c.Lambda, IAM: c.IAM,
 		Autoscaling: c.Autoscaling, SSM: c.SSM, Presign: Presigner{}}
+}
+
+// HealthyWhileRunning makes a registered target healthy while its instance
+// runs and unhealthy otherwise, as on AWS once the app on it answers (the
+// stand-alone CLI runs and the dev server use it).
+func (c *Cloud) HealthyWhileRunning() {
+	c.ELBV2.HealthOf = func(_, id string) (elbv2types.TargetHealthStateEnum, string) {
+		if s, ok := c.EC2.InstanceState(id); ok && s != ec2types.InstanceStateNameRunning {
+			return elbv2types.TargetHealthStateEnumUnhealthy, string(elbv2types.TargetHealthReasonEnumInvalidState)
+		}
+		return "", ""
+	}
 }
