@@ -1,6 +1,7 @@
 package fakeaws
 
 import (
+	"encoding/base64"
 	"maps"
 	"slices"
 	"sync"
@@ -139,6 +140,31 @@ func (f *EC2) ComputeCount() map[string]int {
 		}
 	}
 	return map[string]int{"instance": live, "image": own, "snapshot": len(c.snapshots), "launch-template": len(c.templates), "security-group": groups}
+}
+
+// InstancesLaunched counts every instance ever launched (terminated ones
+// stay listed), by RunInstances or by a group.
+func (f *EC2) InstancesLaunched() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.compute().instances)
+}
+
+// LaunchTemplateUserData returns the decoded user data of every version of
+// every launch template (for "no secret anywhere" checks).
+func (f *EC2) LaunchTemplateUserData() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, id := range sortedKeys(f.compute().templates) {
+		for _, v := range f.cmp.templates[id].versions {
+			if d := v.LaunchTemplateData; d != nil && d.UserData != nil {
+				raw, _ := base64.StdEncoding.DecodeString(*d.UserData)
+				out = append(out, string(raw))
+			}
+		}
+	}
+	return out
 }
 
 func sortedKeys[T any](m map[string]T) []string { return slices.Sorted(maps.Keys(m)) }

@@ -75,6 +75,7 @@ type fakeTarget struct {
 	describes    int // describes while the group receives traffic
 	deregistered bool
 	since        time.Time // registered, or deregistered
+	last         types.TargetHealthStateEnum // as last described
 }
 
 type fakeLB struct {
