@@ -240,7 +240,9 @@ func TestEmulatorsThatRunNoUserDataNeedReportsOff(t *testing.T) {
 	cb.cfg.Wait.Reports = false
 	logs := cb.captureLog()
 	cb.up("")
-	if !slices.ContainsFunc(logs(), func(l string) bool { return strings.Contains(l, "not waiting for instance reports (wait.reports is false)") }) {
+	if !slices.ContainsFunc(logs(), func(l string) bool {
+		return strings.Contains(l, "not waiting for instance reports (wait.reports is false)")
+	}) {
 		t.Errorf("no note that reports are not awaited")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -26,8 +27,12 @@ type compute struct {
 	// consoleDelay is how many GetConsoleOutput calls of a running instance
 	// show boot messages before the user data's markers appear.
 	consoleDelay int
-	bootFails    bool
-	ready        bool // seeded and registered (compute)
+	// bootTime and bakeTime, when set, replace the describe counts by the
+	// clock: how long an instance is pending (and shutting down) and an
+	// image pending (SetTiming).
+	bootTime, bakeTime time.Duration
+	bootFails          bool
+	ready              bool // seeded and registered (compute)
 
 	// states mirrors instance states for other fakes (ELBv2 health), which
 	// read it without the EC2 lock: a leaf lock, taken last.
@@ -81,7 +86,7 @@ func (f *EC2) setState(in *fakeInstance, s types.InstanceStateName) {
 	codes := map[types.InstanceStateName]int32{types.InstanceStateNamePending: 0, types.InstanceStateNameRunning: 16,
 		types.InstanceStateNameShuttingDown: 32, types.InstanceStateNameTerminated: 48}
 	in.inst.State = &types.InstanceState{Name: s, Code: aws.Int32(codes[s])}
-	in.describes = 0
+	in.describes, in.since = 0, time.Now()
 	c := f.cmp
 	c.statesMu.Lock()
 	c.states[aws.ToString(in.inst.InstanceId)] = s
@@ -106,6 +111,15 @@ func (f *EC2) SetComputeTiming(instanceDescribes, imageDescribes, consoleReads i
 	defer f.mu.Unlock()
 	c := f.compute()
 	c.pendingDescribes, c.imagePendingDescribes, c.consoleDelay = instanceDescribes, imageDescribes, consoleReads
+}
+
+// SetClockTiming makes instances pending (and shutting down) for boot and
+// images pending for bake, by the clock; zero keeps the describe counts.
+func (f *EC2) SetClockTiming(boot, bake time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.compute()
+	c.bootTime, c.bakeTime = boot, bake
 }
 
 // SetBootFailure makes the user data of instances fail: their console shows
