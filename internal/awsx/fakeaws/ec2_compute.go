@@ -164,15 +164,16 @@ func (f *EC2) InstancesLaunched() int {
 	return len(f.compute().instances)
 }
 
-// LaunchTemplateUserData returns the decoded user data of every version of
-// every launch template (for "no secret anywhere" checks).
+// LaunchTemplateUserData returns the decoded user data of every version
+// (not deleted) of every launch template (for "no secret anywhere" checks).
 func (f *EC2) LaunchTemplateUserData() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []string
 	for _, id := range sortedKeys(f.compute().templates) {
-		for _, v := range f.cmp.templates[id].versions {
-			if d := v.LaunchTemplateData; d != nil && d.UserData != nil {
+		t := f.cmp.templates[id]
+		for i, v := range t.versions {
+			if d := v.LaunchTemplateData; d != nil && d.UserData != nil && !t.deleted[int64(i+1)] {
 				raw, _ := base64.StdEncoding.DecodeString(*d.UserData)
 				out = append(out, string(raw))
 			}
