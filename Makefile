@@ -5,7 +5,7 @@ DIST      := dist
 LINUX_ENV := GOOS=linux GOARCH=amd64 CGO_ENABLED=0
 LDFLAGS   := -s -w
 
-.PHONY: help setup build cli artifacts test lint bench bench-up run-backend run-frontend run-local fakeaws clean
+.PHONY: help setup build cli artifacts test lint bench bench-up bench-read run-backend run-frontend run-local fakeaws clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ bench: ## backend benchmarks against MySQL (TEST_MYSQL_DSN) and SQLite
 
 bench-up: ## a full up against the fake at 1/30 of AWS's readiness times: wall time, critical path, ratio, instances launched
 	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkUp$$' -benchtime 1x ./cmd/myappctl/
+
+bench-read: ## status, plan and a no-op up of a built stack against the fake at 80 ms per AWS call: wall time and calls
+	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkRead$$' -benchtime 1x ./cmd/myappctl/
 
 run-backend: ## run the todo API on :8080 (SQLite in backend/todo.db unless DBURL is set)
 	SQLITE_PATH=$${SQLITE_PATH:-backend/todo.db} $(GO) run ./backend

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,5 +42,35 @@ func BenchmarkUp(b *testing.B) {
 		b.ReportMetric(float64(launched), "instances")
 		fmt.Printf("up at 1/%d of AWS's times: wall %.1fs, critical path %.1fs, ratio %.2f (target ≤ 1.40), %d instances launched (target 8)\n",
 			scale, wall.Seconds(), critical.Seconds(), wall.Seconds()/critical.Seconds(), launched)
+	}
+}
+
+// BenchmarkRead builds the whole stack against the fake over HTTP, then
+// adds 80 ms to every AWS call (a laptop's round trip to a region) and
+// runs status, plan and a no-op up, reporting each one's wall time and
+// number of AWS calls.
+//
+//	make bench-read
+func BenchmarkRead(b *testing.B) {
+	cloud := fakeaws.New()
+	wb := newWireBed(b, cloud)
+	state := filepath.Join(b.TempDir(), "myapp.json")
+	wb.mustRun("up", "--state", state)
+	wb.latency = 80 * time.Millisecond
+	b.ResetTimer()
+	for range b.N {
+		for _, cmd := range [][]string{{"status"}, {"plan"}, {"up"}} {
+			before := wb.total()
+			start := time.Now()
+			wb.mustRun(append(cmd, "--state", state)...)
+			wall, calls := time.Since(start), wb.total()-before
+			name := strings.Join(cmd, " ")
+			if name == "up" {
+				name = "up (nothing to do)"
+			}
+			b.ReportMetric(wall.Seconds(), cmd[0]+"-s")
+			b.ReportMetric(float64(calls), cmd[0]+"-calls")
+			fmt.Printf("%-20s %6.2fs %4d AWS calls (at 80 ms a call)\n", name, wall.Seconds(), calls)
+		}
 	}
 }

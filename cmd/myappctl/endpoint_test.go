@@ -182,6 +182,9 @@ type wireBed struct {
 	// signed Host header).
 	stateServer http.Handler
 
+	// latency is added to every call (benchmarks).
+	latency time.Duration
+
 	mu       sync.Mutex
 	requests map[string]int // by signed service
 	s3Writes map[string]int // S3 PUT/POST/DELETE by bucket
@@ -202,6 +205,7 @@ func newWireBed(t testing.TB, cloud *fakeaws.Cloud) *wireBed {
 }
 
 func (wb *wireBed) serve(w http.ResponseWriter, r *http.Request) {
+	time.Sleep(wb.latency)
 	rec := &statusRecorder{ResponseWriter: w}
 	service := wire.SignedService(r)
 	bucket, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -224,6 +228,15 @@ func (wb *wireBed) serve(w http.ResponseWriter, r *http.Request) {
 		strings.Contains(rec.body.String(), "<Code>NotImplemented</Code>") {
 		wb.failures = append(wb.failures, service+" "+r.Method+" "+r.URL.RequestURI()+": "+rec.body.String())
 	}
+}
+
+// total counts every request so far.
+func (wb *wireBed) total() int {
+	n := 0
+	for _, c := range wb.counted() {
+		n += c
+	}
+	return n
 }
 
 func (wb *wireBed) counted() map[string]int {
