@@ -2,6 +2,7 @@ package awsx
 
 import (
 	"context"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -73,13 +74,19 @@ type Clients struct {
 	// SSM is Parameter Store: the tiers' runtime settings.
 	SSM     SSMAPI
 	Presign Presigner
+	// Reads is the read cache every client above goes through (nil for
+	// in-process fakes): see ReadCache and CachedReads.
+	Reads *ReadCache
 }
 
 // NewClients builds the real SDK clients from one configuration; the
-// endpoint (if any) is in cfg.BaseEndpoint and applies to all of them.
+// endpoint (if any) is in cfg.BaseEndpoint and applies to all of them. They
+// share one ReadCache, used by reads with a CachedReads context.
 func NewClients(cfg aws.Config) *Clients {
+	reads := NewReadCache(nil) // its clients are those below
+	cfg.APIOptions = append(slices.Clone(cfg.APIOptions), reads.addTo)
 	s3c, presign := newS3(cfg)
-	return &Clients{
+	c := &Clients{
 		EC2:         ec2.NewFromConfig(cfg),
 		STS:         sts.NewFromConfig(cfg),
 		S3:          s3c,
@@ -90,5 +97,8 @@ func NewClients(cfg aws.Config) *Clients {
 		Autoscaling: autoscaling.NewFromConfig(cfg),
 		SSM:         ssm.NewFromConfig(cfg),
 		Presign:     presign,
+		Reads:       reads,
 	}
+	reads.clients = c
+	return c
 }

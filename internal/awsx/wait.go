@@ -31,10 +31,13 @@ type CheckFunc func(ctx context.Context) (done bool, status string, err error)
 // Poll calls check every Interval until it reports done, fails, or the
 // timeout passes. It prints a progress line when the status changes and
 // every ProgressEvery otherwise, with the time waited so far (or reports
-// them to the context's Observer, see WithObserver).
+// them to the context's Observer, see WithObserver). Every read of check
+// asks AWS (never the read cache), and once Poll returns, reads of its
+// ReadScope no longer take answers from before.
 func Poll(ctx context.Context, spec WaitSpec, check CheckFunc) (err error) {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, spec.Timeout)
+	defer waited(ctx)
+	ctx, cancel := context.WithTimeout(Uncached(ctx), spec.Timeout)
 	defer cancel()
 	every := spec.ProgressEvery
 	if every == 0 {
@@ -75,11 +78,27 @@ func Poll(ctx context.Context, spec WaitSpec, check CheckFunc) (err error) {
 	}
 }
 
+// PollUnlessDone is Poll, unless one check whose reads may be answered
+// from the run's read cache already says done: what this run has read
+// shows there is nothing to wait for (a converged stack). Otherwise it
+// polls, every check asking AWS from the first. Without CachedReads there
+// is nothing read to look at: it polls.
+func PollUnlessDone(ctx context.Context, spec WaitSpec, check CheckFunc) error {
+	if scopeOf(ctx) != nil {
+		if done, _, err := check(ctx); err == nil && done {
+			return nil
+		}
+	}
+	return Poll(ctx, spec, check)
+}
+
 // WaitWithProgress runs an SDK waiter (which blocks) and prints a progress
 // line every ProgressEvery meanwhile, so long waits are never silent (or
-// reports the wait to the context's Observer, see WithObserver).
+// reports the wait to the context's Observer, see WithObserver). The
+// waiter's reads ask AWS, never the read cache, as Poll's do.
 func WaitWithProgress(ctx context.Context, spec WaitSpec, wait func(ctx context.Context, maxWait time.Duration) error) (err error) {
 	start := time.Now()
+	defer waited(ctx)
 	every := spec.ProgressEvery
 	if every == 0 {
 		every = 15 * time.Second
@@ -87,7 +106,7 @@ func WaitWithProgress(ctx context.Context, spec WaitSpec, wait func(ctx context.
 	spec.report(ctx, Event{Kind: EventWaiting, Since: start}, "")
 	defer func() { spec.report(ctx, Event{Kind: EventWaitDone, Since: start, Err: err}, "") }()
 	done := make(chan error, 1)
-	go func() { done <- wait(ctx, spec.Timeout) }()
+	go func() { done <- wait(Uncached(ctx), spec.Timeout) }()
 	ticker := time.NewTicker(every)
 	defer ticker.Stop()
 	for {
