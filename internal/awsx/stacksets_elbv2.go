@@ -1,0 +1,261 @@
+package awsx
+
+import (
+	"context"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"golang.org/x/sync/errgroup"
+)
+
+// Elastic Load Balancing cannot filter by tag: its sets are every target
+// group and load balancer of the region with all their tags (DescribeTags,
+// 20 ARNs a call), and the listeners of the stack's load balancers with
+// theirs. A lookup by ARN is answered when the ARN is in the listing.
+
+// serviceELBV2 is the SDK's service id of Elastic Load Balancing v2.
+const serviceELBV2 = "Elastic Load Balancing v2"
+
+// elbv2Set is every target group and load balancer, with their tags.
+type elbv2Set struct {
+	targetGroups  []elbv2types.TargetGroup
+	loadBalancers []elbv2types.LoadBalancer
+	tags          map[string][]elbv2types.Tag // by ARN; none for one gone meanwhile
+}
+
+// elbv2ListenerSet is the listeners of the stack's load balancers (their
+// tags are a set of their own, read only when asked for).
+type elbv2ListenerSet struct {
+	byLoadBalancer map[string][]elbv2types.Listener
+}
+
+func loadELBV2(ctx context.Context, c *Clients, _ setSource) (any, error) {
+	set := &elbv2Set{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		p := elbv2.NewDescribeTargetGroupsPaginator(c.ELBV2, &elbv2.DescribeTargetGroupsInput{})
+		set.targetGroups, err = collect(gctx, p.HasMorePages, p.NextPage, func(o *elbv2.DescribeTargetGroupsOutput) []elbv2types.TargetGroup { return o.TargetGroups })
+		return err
+	})
+	g.Go(func() (err error) {
+		p := elbv2.NewDescribeLoadBalancersPaginator(c.ELBV2, &elbv2.DescribeLoadBalancersInput{})
+		set.loadBalancers, err = collect(gctx, p.HasMorePages, p.NextPage, func(o *elbv2.DescribeLoadBalancersOutput) []elbv2types.LoadBalancer { return o.LoadBalancers })
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var arns []string
+	for _, tg := range set.targetGroups {
+		arns = append(arns, aws.ToString(tg.TargetGroupArn))
+	}
+	for _, lb := range set.loadBalancers {
+		arns = append(arns, aws.ToString(lb.LoadBalancerArn))
+	}
+	var err error
+	set.tags, err = readELBV2Tags(ctx, c.ELBV2, arns)
+	return set, err
+}
+
+func loadELBV2Listeners(ctx context.Context, c *Clients, src setSource) (any, error) {
+	v, ok := src.get(serviceELBV2, "resources", loadELBV2)
+	if !ok {
+		return nil, errSetUnavailable
+	}
+	var stackLBs []string
+	for _, lb := range v.(*elbv2Set).loadBalancers {
+		arn := aws.ToString(lb.LoadBalancerArn)
+		if ELBV2TagMap(v.(*elbv2Set).tags[arn]).OwnedBy(src.stack()) {
+			stackLBs = append(stackLBs, arn)
+		}
+	}
+	set := &elbv2ListenerSet{byLoadBalancer: make(map[string][]elbv2types.Listener, len(stackLBs))}
+	lists := make([][]elbv2types.Listener, len(stackLBs))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, lb := range stackLBs {
+		g.Go(func() (err error) {
+			p := elbv2.NewDescribeListenersPaginator(c.ELBV2, &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(lb)})
+			lists[i], err = collect(gctx, p.HasMorePages, p.NextPage, func(o *elbv2.DescribeListenersOutput) []elbv2types.Listener { return o.Listeners })
+			if IsNotFound(err) {
+				lists[i], err = nil, nil // deleted meanwhile: no listeners, and its lookups go to AWS
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for i, lb := range stackLBs {
+		set.byLoadBalancer[lb] = lists[i]
+	}
+	return set, nil
+}
+
+func loadELBV2ListenerTags(ctx context.Context, c *Clients, src setSource) (any, error) {
+	listeners, ok := elbv2Listeners(src)
+	if !ok {
+		return nil, errSetUnavailable
+	}
+	var arns []string
+	for _, ls := range listeners.byLoadBalancer {
+		for _, l := range ls {
+			arns = append(arns, aws.ToString(l.ListenerArn))
+		}
+	}
+	return readELBV2Tags(ctx, c.ELBV2, arns)
+}
+
+// readELBV2Tags reads the tags of every ARN, 20 a call, side by side; when
+// a batch fails NotFound (one was deleted meanwhile) its ARNs are read one
+// by one and the gone ones left out.
+func readELBV2Tags(ctx context.Context, c ELBV2API, arns []string) (map[string][]elbv2types.Tag, error) {
+	var batches [][]string
+	for start := 0; start < len(arns); start += ELBV2DescribeTagsMax {
+		batches = append(batches, arns[start:min(start+ELBV2DescribeTagsMax, len(arns))])
+	}
+	found := make([][]elbv2types.TagDescription, len(batches))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, batch := range batches {
+		g.Go(func() error {
+			out, err := c.DescribeTags(gctx, &elbv2.DescribeTagsInput{ResourceArns: batch})
+			if err == nil {
+				found[i] = out.TagDescriptions
+				return nil
+			}
+			if !IsNotFound(err) || len(batch) == 1 {
+				if IsNotFound(err) {
+					return nil
+				}
+				return err
+			}
+			for _, arn := range batch {
+				out, err := c.DescribeTags(gctx, &elbv2.DescribeTagsInput{ResourceArns: []string{arn}})
+				switch {
+				case IsNotFound(err):
+				case err != nil:
+					return err
+				default:
+					found[i] = append(found[i], out.TagDescriptions...)
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	tags := make(map[string][]elbv2types.Tag, len(arns))
+	for _, ds := range found {
+		for _, d := range ds {
+			tags[aws.ToString(d.ResourceArn)] = d.Tags
+		}
+	}
+	return tags, nil
+}
+
+func elbv2Resources(src setSource) (*elbv2Set, bool) {
+	v, ok := src.get(serviceELBV2, "resources", loadELBV2)
+	if !ok {
+		return nil, false
+	}
+	return v.(*elbv2Set), true
+}
+
+func elbv2Listeners(src setSource) (*elbv2ListenerSet, bool) {
+	v, ok := src.get(serviceELBV2, "listeners", loadELBV2Listeners)
+	if !ok {
+		return nil, false
+	}
+	return v.(*elbv2ListenerSet), true
+}
+
+func init() {
+	// By ARNs, or all of them (what a sweep by tags lists first).
+	answers(serviceELBV2, "DescribeTargetGroups", func(src setSource, input any) (any, bool) {
+		in := input.(*elbv2.DescribeTargetGroupsInput)
+		if !onlyFields(in, "TargetGroupArns", "PageSize") {
+			return nil, false
+		}
+		set, ok := elbv2Resources(src)
+		if !ok {
+			return nil, false
+		}
+		items := set.targetGroups
+		if len(in.TargetGroupArns) > 0 {
+			if items, ok = pick(items, func(tg elbv2types.TargetGroup) string { return aws.ToString(tg.TargetGroupArn) }, in.TargetGroupArns); !ok {
+				return nil, false
+			}
+		}
+		return &elbv2.DescribeTargetGroupsOutput{TargetGroups: copyItems(items)}, true
+	})
+	answers(serviceELBV2, "DescribeLoadBalancers", func(src setSource, input any) (any, bool) {
+		in := input.(*elbv2.DescribeLoadBalancersInput)
+		if !onlyFields(in, "LoadBalancerArns", "PageSize") {
+			return nil, false
+		}
+		set, ok := elbv2Resources(src)
+		if !ok {
+			return nil, false
+		}
+		items := set.loadBalancers
+		if len(in.LoadBalancerArns) > 0 {
+			if items, ok = pick(items, func(lb elbv2types.LoadBalancer) string { return aws.ToString(lb.LoadBalancerArn) }, in.LoadBalancerArns); !ok {
+				return nil, false
+			}
+		}
+		return &elbv2.DescribeLoadBalancersOutput{LoadBalancers: copyItems(items)}, true
+	})
+	// By ARNs, or those of one of the stack's load balancers.
+	answers(serviceELBV2, "DescribeListeners", func(src setSource, input any) (any, bool) {
+		in := input.(*elbv2.DescribeListenersInput)
+		if !onlyFields(in, "ListenerArns", "LoadBalancerArn", "PageSize") || (len(in.ListenerArns) > 0) == (in.LoadBalancerArn != nil) {
+			return nil, false
+		}
+		set, ok := elbv2Listeners(src)
+		if !ok {
+			return nil, false
+		}
+		if in.LoadBalancerArn != nil {
+			items, ok := set.byLoadBalancer[aws.ToString(in.LoadBalancerArn)]
+			return &elbv2.DescribeListenersOutput{Listeners: copyItems(items)}, ok
+		}
+		var all []elbv2types.Listener
+		for _, ls := range set.byLoadBalancer {
+			all = append(all, ls...)
+		}
+		items, ok := pick(all, func(l elbv2types.Listener) string { return aws.ToString(l.ListenerArn) }, in.ListenerArns)
+		return &elbv2.DescribeListenersOutput{Listeners: copyItems(items)}, ok
+	})
+	answers(serviceELBV2, "DescribeTags", func(src setSource, input any) (any, bool) {
+		in := input.(*elbv2.DescribeTagsInput)
+		if !onlyFields(in, "ResourceArns") || len(in.ResourceArns) == 0 {
+			return nil, false
+		}
+		resources, ok := elbv2Resources(src)
+		if !ok {
+			return nil, false
+		}
+		var listenerTags map[string][]elbv2types.Tag
+		out := &elbv2.DescribeTagsOutput{}
+		for _, arn := range in.ResourceArns {
+			tags, known := resources.tags[arn]
+			if !known && strings.Contains(arn, ":listener/") {
+				if listenerTags == nil {
+					v, ok := src.get(serviceELBV2, "listener-tags", loadELBV2ListenerTags)
+					if !ok {
+						return nil, false
+					}
+					listenerTags = v.(map[string][]elbv2types.Tag)
+				}
+				tags, known = listenerTags[arn]
+			}
+			if !known {
+				return nil, false
+			}
+			out.TagDescriptions = append(out.TagDescriptions, elbv2types.TagDescription{ResourceArn: aws.String(arn), Tags: copyItems(tags)})
+		}
+		return out, true
+	})
+}
