@@ -15,8 +15,9 @@ import (
 	"time"
 )
 
-// SchemaVersion is the version of the file layout this build reads and writes.
-const SchemaVersion = 1
+// SchemaVersion is the version of the file layout this build writes; it
+// reads every version up to it. 2 added the account id.
+const SchemaVersion = 2
 
 // Stage statuses.
 const (
@@ -60,6 +61,9 @@ type File struct {
 	// MovedTo marks a local file left by `myappctl state init` as a pointer
 	// to where the state lives now (s3://bucket/key).
 	MovedTo string `json:"movedTo,omitempty"`
+	// Account is the AWS account the stack lives in, recorded by the first
+	// run that changed something, so later commands need not ask STS.
+	Account string `json:"account,omitempty"`
 }
 
 // State is a loaded state, safe for concurrent use by stages that run in
@@ -147,6 +151,7 @@ func (s *State) saveLocked() error {
 		return s.conflict
 	}
 	s.f.UpdatedAt = s.now().UTC()
+	s.f.SchemaVersion = SchemaVersion
 	data, err := json.MarshalIndent(&s.f, "", "  ")
 	if err != nil {
 		return err
@@ -289,6 +294,24 @@ func (s *State) SetPendingToken(stage, key, value string) error {
 		}
 		st.Pending[key] = value
 	})
+}
+
+// Account is the AWS account the state records ("" before a run recorded it).
+func (s *State) Account() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.f.Account
+}
+
+// SetAccount records the AWS account the stack lives in.
+func (s *State) SetAccount(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f.Account == id {
+		return nil
+	}
+	s.f.Account = id
+	return s.saveLocked()
 }
 
 // Reset forgets everything about a stage (after destroy).

@@ -31,14 +31,26 @@ type Env struct {
 	accountOnce sync.Once
 	accountID   string
 	accountErr  error
+	// checkOnce checks the account before the first change of the run.
+	checkOnce  sync.Once
+	accountBad error
 	// logged holds the keys of lines logOnce printed in this process.
 	logged sync.Map
 	// reports caches instance reports by object key (reports.go).
 	reports sync.Map
 }
 
-// AccountID returns the caller's account id (cached).
+// AccountID returns the id of the account the stack lives in: the one the
+// state file records, else the caller's (asked once).
 func (e *Env) AccountID(ctx context.Context) (string, error) {
+	if id := e.State.Account(); id != "" {
+		return id, nil
+	}
+	return e.callerAccount(ctx)
+}
+
+// callerAccount asks STS (once) whose credentials these are.
+func (e *Env) callerAccount(ctx context.Context) (string, error) {
 	e.accountOnce.Do(func() {
 		out, err := e.AWS.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil {
@@ -48,6 +60,43 @@ func (e *Env) AccountID(ctx context.Context) (string, error) {
 		e.accountID = aws.ToString(out.Account)
 	})
 	return e.accountID, e.accountErr
+}
+
+// checkAccount, before the first change of a run, makes sure the
+// credentials are of the account the state file records (and records it
+// the first time): names and policies follow the recorded account, so
+// another account's credentials must not change anything. Like a state
+// save, it does not take the run's context (change has none): it is one
+// short call, bounded by accountCheckTimeout.
+func (e *Env) checkAccount() error {
+	e.checkOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), accountCheckTimeout)
+		defer cancel()
+		id, err := e.callerAccount(ctx)
+		switch recorded := e.State.Account(); {
+		case err != nil:
+			e.accountBad = err
+		case recorded == "":
+			e.accountBad = e.State.SetAccount(id)
+		case recorded != id:
+			e.accountBad = fmt.Errorf("the credentials are of account %s, but the state file %s is of stack %s in account %s: "+
+				"use credentials of account %s (e.g. --profile), or another --state for this account", id, e.State.Path(), e.Cfg.Stack, recorded, recorded)
+		}
+	})
+	return e.accountBad
+}
+
+// accountCheckTimeout bounds checkAccount's call.
+const accountCheckTimeout = 30 * time.Second
+
+// rememberAccount records the caller's account in the state file when this
+// run asked STS for it and the file has none (a stack built before
+// myappctl kept it), so later commands need not ask again.
+func (e *Env) rememberAccount() error {
+	if e.State.Account() != "" || e.accountID == "" {
+		return nil
+	}
+	return e.State.SetAccount(e.accountID)
 }
 
 // Change is one thing a stage created, modified or deleted (or, when
@@ -138,6 +187,9 @@ func (r *Run) change(action, kind, name, detail string, do func() error) error {
 		return nil
 	}
 	r.report(awsx.Event{Kind: awsx.EventChange}, "%s", c)
+	if err := r.checkAccount(); err != nil {
+		return &StageError{Stage: r.Stage.Name, Action: action, Resource: kind + " " + name, Err: err}
+	}
 	if err := do(); err != nil {
 		return &StageError{Stage: r.Stage.Name, Action: action, Resource: kind + " " + name, Err: err}
 	}

@@ -46,7 +46,8 @@ func (rn *Runner) Up(ctx context.Context, opts UpOptions) ([]StageResult, error)
 		}
 		stages = rn.Stages.Closure(target)
 	}
-	return rn.runGraph(ctx, stages)
+	results, err := rn.runGraph(ctx, stages)
+	return results, errors.Join(err, rn.Env.rememberAccount())
 }
 
 func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult, error) {
@@ -127,6 +128,9 @@ func (rn *Runner) Step(ctx context.Context, nameOrNumber string) (StageResult, e
 		}
 	}
 	res := rn.apply(ctx, &Run{Env: rn.Env, Stage: s})
+	if err := rn.Env.rememberAccount(); err != nil && res.Err == nil {
+		res.Err = err
+	}
 	return res, res.Err
 }
 
