@@ -17,6 +17,10 @@ type Kind struct {
 	Type string // e.g. "ec2:subnet"
 	// Lookup describes one resource by id: its tags and whether it exists.
 	Lookup func(ctx context.Context, e *Env, id string) (tags awsx.Tags, found bool, err error)
+	// Exists, when set, says whether a resource exists without reading its
+	// tags (where they take a call of their own): status and the stages'
+	// finds need no more; destroy uses Lookup.
+	Exists func(ctx context.Context, e *Env, id string) (bool, error)
 	// FindTagged returns ids of resources carrying all the tags (stack, and
 	// Name or step when set), in a stable order.
 	FindTagged func(ctx context.Context, e *Env, tags awsx.Tags) ([]string, error)
@@ -26,6 +30,15 @@ type Kind struct {
 }
 
 var kinds = map[string]*Kind{}
+
+// exists says whether a resource exists (Exists, else Lookup).
+func (k *Kind) exists(ctx context.Context, e *Env, id string) (bool, error) {
+	if k.Exists != nil {
+		return k.Exists(ctx, e, id)
+	}
+	_, found, err := k.Lookup(ctx, e, id)
+	return found, err
+}
 
 func registerKind(k *Kind) *Kind {
 	if _, dup := kinds[k.Type]; dup {
@@ -110,7 +123,7 @@ func (r *Run) findRecorded(ctx context.Context, s Spec) (string, error) {
 	if !ok || rec.ID == "" {
 		return "", nil
 	}
-	_, found, err := s.Kind.Lookup(ctx, r.Env, rec.ID)
+	found, err := s.Kind.exists(ctx, r.Env, rec.ID)
 	if err != nil {
 		return "", &StageError{Stage: r.Stage.Name, Action: "describe", Resource: s.Kind.Type + " " + rec.ID, Err: err}
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/myappctl/myappctl/internal/awsx"
 	"github.com/myappctl/myappctl/internal/state"
 )
 
@@ -46,11 +47,17 @@ func (rn *Runner) Up(ctx context.Context, opts UpOptions) ([]StageResult, error)
 		}
 		stages = rn.Stages.Closure(target)
 	}
-	results, err := rn.runGraph(ctx, stages)
+	ctx = rn.cachedReads(ctx)
+	defer rn.warm(ctx, stages)()
+	results, err := rn.runGraph(ctx, stages, nil)
 	return results, errors.Join(err, rn.Env.rememberAccount())
 }
 
-func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult, error) {
+// runGraph runs the stages in dependency order, each as soon as the stages
+// it needs are done, independent ones side by side. With plan set it only
+// plans (DryRun, no Early part), and later stages read the outputs earlier
+// ones would write from plan.
+func (rn *Runner) runGraph(ctx context.Context, stages Registry, plan *plannedOutputs) ([]StageResult, error) {
 	var (
 		mu      sync.Mutex
 		results = map[string]StageResult{}
@@ -65,6 +72,7 @@ func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult,
 		go func(s *Stage) {
 			defer wg.Done()
 			defer close(done[s.Name])
+			ctx := awsx.ReadScope(ctx) // the stage's waits refresh only its own reads
 			blockedBy := func(needs []string) []string {
 				for _, need := range needs {
 					if ch, ok := done[need]; ok {
@@ -81,15 +89,15 @@ func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult,
 				}
 				return blocked
 			}
-			r := &Run{Env: rn.Env, Stage: s}
+			r := &Run{Env: rn.Env, Stage: s, DryRun: plan != nil, planned: plan}
 			var earlyErr error
-			if s.Early != nil && len(blockedBy(s.EarlyNeeds)) == 0 {
+			if s.Early != nil && plan == nil && len(blockedBy(s.EarlyNeeds)) == 0 {
 				earlyErr = rn.early(ctx, r)
 			}
 			var res StageResult
 			if blocked := blockedBy(s.Needs); len(blocked) > 0 {
 				res = StageResult{Stage: s.Name, Err: fmt.Errorf("stage %s skipped: it needs %v, which did not complete", s.Name, blocked)}
-				(&Run{Env: rn.Env, Stage: s}).skipped(res.Err)
+				(&Run{Env: rn.Env, Stage: s, DryRun: plan != nil}).skipped(res.Err)
 			} else if earlyErr != nil {
 				res = rn.fail(r, earlyErr)
 			} else {
@@ -105,9 +113,12 @@ func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult,
 	var errs []error
 	for _, s := range stages {
 		res := results[s.Name]
+		var ni *ErrNotImplemented
 		if res.Err != nil {
 			res.Error = res.Err.Error()
-			errs = append(errs, res.Err)
+			if plan == nil || !errors.As(res.Err, &ni) { // a plan shows what is not built yet
+				errs = append(errs, res.Err)
+			}
 		}
 		out = append(out, res)
 	}
@@ -127,7 +138,9 @@ func (rn *Runner) Step(ctx context.Context, nameOrNumber string) (StageResult, e
 				s.Name, n.Number, need, st.Status, need, s.Name)
 		}
 	}
-	res := rn.apply(ctx, &Run{Env: rn.Env, Stage: s})
+	ctx = rn.cachedReads(ctx)
+	defer rn.warm(ctx, Registry{s})()
+	res := rn.apply(awsx.ReadScope(ctx), &Run{Env: rn.Env, Stage: s})
 	if err := rn.Env.rememberAccount(); err != nil && res.Err == nil {
 		res.Err = err
 	}
@@ -209,22 +222,13 @@ func (rn *Runner) fail(r *Run, err error) StageResult {
 }
 
 // Plan reports what up would change, without changing anything (the state
-// file included): the same find/diff code runs with DryRun set.
+// file included): the same find/diff code runs with DryRun set, stages in
+// up's order (independent ones side by side), each reading what the stages
+// before it would write. A stage that fails to plan skips those that need it.
 func (rn *Runner) Plan(ctx context.Context) ([]StageResult, error) {
-	planned := &plannedOutputs{m: map[string]string{}}
-	var out []StageResult
-	for _, s := range rn.Stages {
-		res := rn.apply(ctx, &Run{Env: rn.Env, Stage: s, DryRun: true, planned: planned})
-		if res.Err != nil {
-			res.Error = res.Err.Error()
-		}
-		out = append(out, res)
-		var ni *ErrNotImplemented
-		if res.Err != nil && !errors.As(res.Err, &ni) {
-			return out, res.Err
-		}
-	}
-	return out, nil
+	ctx = rn.cachedReads(ctx)
+	defer rn.warm(ctx, rn.Stages)()
+	return rn.runGraph(ctx, rn.Stages, &plannedOutputs{m: map[string]string{}})
 }
 
 // ResourceStatus is one resource as status shows it.
@@ -254,12 +258,17 @@ type StageStatus struct {
 	DriftError string   `json:"driftError,omitempty"`
 }
 
-// Status reports every stage from the state file plus live checks.
+// Status reports every stage from the state file plus live checks. The
+// checks read only (each stage's drift is a dry run against the state
+// file's outputs), so all of them run side by side.
 func (rn *Runner) Status(ctx context.Context, showSecrets bool) ([]StageStatus, error) {
-	var out []StageStatus
-	for _, s := range rn.Stages {
+	ctx = rn.cachedReads(ctx)
+	out := make([]StageStatus, len(rn.Stages))
+	var wg sync.WaitGroup
+	for i, s := range rn.Stages {
 		st := rn.Env.State.Stage(s.Name)
-		ss := StageStatus{Number: s.Number, Name: s.Name, Status: st.Status, Implemented: s.Implemented(),
+		ss := &out[i]
+		*ss = StageStatus{Number: s.Number, Name: s.Name, Status: st.Status, Implemented: s.Implemented(),
 			UpdatedAt: st.UpdatedAt, Error: st.Error, Outputs: st.Outputs}
 		if len(st.Secrets) > 0 {
 			ss.Secrets = map[string]string{}
@@ -270,29 +279,36 @@ func (rn *Runner) Status(ctx context.Context, showSecrets bool) ([]StageStatus, 
 				ss.Secrets[k] = v
 			}
 		}
-		for _, res := range st.Resources {
-			ss.Resources = append(ss.Resources, rn.liveResource(ctx, res))
+		if len(st.Resources) > 0 {
+			ss.Resources = make([]ResourceStatus, len(st.Resources))
+		}
+		for j, res := range st.Resources {
+			wg.Go(func() { ss.Resources[j] = rn.liveResource(ctx, res) })
 		}
 		if st.Status == state.StatusComplete && s.Implemented() {
-			rn.liveStatus(ctx, s, &ss)
+			stageCtx := awsx.ReadScope(ctx)
+			wg.Go(func() { rn.stageDrift(stageCtx, s, ss) })
+			if s.Live != nil {
+				wg.Go(func() { rn.liveFacts(stageCtx, s, ss) })
+			}
 		}
-		out = append(out, ss)
 	}
+	wg.Wait()
 	return out, nil
 }
 
-// liveStatus adds live facts and drift (a dry run of the stage) to a
-// completed stage's status.
-func (rn *Runner) liveStatus(ctx context.Context, s *Stage, ss *StageStatus) {
+// stageDrift adds drift (a dry run of the stage) to a completed stage's status.
+func (rn *Runner) stageDrift(ctx context.Context, s *Stage, ss *StageStatus) {
 	// Quiet: the stage's informational lines are noise in status.
 	res := rn.apply(ctx, &Run{Env: rn.Env, Stage: s, DryRun: true, quiet: true, planned: &plannedOutputs{m: map[string]string{}}})
 	ss.Drift = res.Changes
 	if res.Err != nil {
 		ss.DriftError = res.Err.Error()
 	}
-	if s.Live == nil {
-		return
-	}
+}
+
+// liveFacts adds a completed stage's live facts (health, capacity, URLs).
+func (rn *Runner) liveFacts(ctx context.Context, s *Stage, ss *StageStatus) {
 	facts, err := s.Live(ctx, &Run{Env: rn.Env, Stage: s, DryRun: true, quiet: true, planned: &plannedOutputs{m: map[string]string{}}})
 	if err != nil {
 		facts = append(facts, Fact{Name: "error", Value: err.Error()})
@@ -306,7 +322,7 @@ func (rn *Runner) liveResource(ctx context.Context, res state.Resource) Resource
 	if !ok {
 		return rs
 	}
-	_, found, err := k.Lookup(ctx, rn.Env, res.ID)
+	found, err := k.exists(ctx, rn.Env, res.ID)
 	switch {
 	case err != nil:
 		rs.Live = "unknown: " + err.Error()
@@ -316,4 +332,34 @@ func (rn *Runner) liveResource(ctx context.Context, res state.Resource) Resource
 		rs.Live = "missing"
 	}
 	return rs
+}
+
+// cachedReads is ctx whose AWS reads go through the clients' read cache
+// (awsx.ReadCache: shared by every stage of this command, never by waits),
+// when the clients have one (in-process fakes have none).
+func (rn *Runner) cachedReads(ctx context.Context) context.Context {
+	if rn.Env.AWS == nil || rn.Env.AWS.Reads == nil {
+		return ctx
+	}
+	return awsx.CachedReads(ctx, rn.Env.Cfg.Stack)
+}
+
+// warm looks up every resource the state file records for the stages, side
+// by side, so the stages find the answers (and the stack sets those lookups
+// load) ready instead of asking one after the other. It returns a function
+// that waits for the lookups to end. Only clients with a read cache are
+// warmed: without one, the lookups would be asked twice.
+func (rn *Runner) warm(ctx context.Context, stages Registry) (wait func()) {
+	var wg sync.WaitGroup
+	if rn.Env.AWS == nil || rn.Env.AWS.Reads == nil {
+		return wg.Wait
+	}
+	for _, s := range stages {
+		for _, res := range rn.Env.State.Stage(s.Name).Resources {
+			if k, ok := kinds[res.Type]; ok && !isPlanned(res.ID) {
+				wg.Go(func() { _, _ = k.exists(ctx, rn.Env, res.ID) })
+			}
+		}
+	}
+	return wg.Wait
 }
