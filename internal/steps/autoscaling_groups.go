@@ -287,7 +287,7 @@ func waitGroupServing(ctx context.Context, r *Run, group, tgARN string) error {
 	spec := r.wait(group+" to serve "+strconv.Itoa(desired)+" healthy target(s) in "+arnName(tgARN), 0,
 		"check with `aws autoscaling describe-auto-scaling-groups --auto-scaling-group-names "+group+"` and `aws elbv2 describe-target-health --target-group-arn "+tgARN+"`")
 	var last []targetState
-	err := awsx.Poll(ctx, spec, func(ctx context.Context) (bool, string, error) {
+	err := awsx.PollUnlessDone(ctx, spec, func(ctx context.Context) (bool, string, error) {
 		g, err := describeGroup(ctx, r.Env, group)
 		if err != nil || g == nil {
 			return false, "not listed", err

@@ -112,14 +112,14 @@ func ensureLaunchTemplate(ctx context.Context, r *Run, s scaledTier) (launchTemp
 	if err != nil || isPlanned(id) {
 		return launchTemplate{id: id, version: 1}, err
 	}
-	out, err := r.AWS.EC2.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(id), Versions: []string{"$Default", "$Latest"}})
-	if err == nil && len(out.LaunchTemplateVersions) != 2 {
-		err = fmt.Errorf("expected the default and the latest version, got %d", len(out.LaunchTemplateVersions))
+	versions, err := templateVersions(ctx, r, id)
+	def, latest, ok := defaultAndLatest(versions)
+	if err == nil && !ok {
+		err = fmt.Errorf("no default version among its %d version(s)", len(versions))
 	}
 	if err != nil {
 		return launchTemplate{}, &StageError{Stage: r.Stage.Name, Action: "describe versions of", Resource: launchTemplateKind.Type + " " + name, Err: err}
 	}
-	def, latest := out.LaunchTemplateVersions[0], out.LaunchTemplateVersions[1]
 	drift := templateDrift(def.LaunchTemplateData, want)
 	if len(drift) == 0 {
 		return launchTemplate{id: id, version: aws.ToInt64(def.VersionNumber)}, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
 // pruneTemplateVersions deletes the versions of the tier's launch template
@@ -22,7 +23,7 @@ func pruneTemplateVersions(ctx context.Context, r *Run, s scaledTier) error {
 	if lt == "" || isPlanned(lt) || isPlanned(group) {
 		return nil
 	}
-	out, err := r.AWS.EC2.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(lt)})
+	versions, err := templateVersions(ctx, r, lt)
 	if err != nil {
 		return &StageError{Stage: r.Stage.Name, Action: "describe versions of", Resource: launchTemplateKind.Type + " " + r.Name(s.template), Err: err}
 	}
@@ -37,7 +38,7 @@ func pruneTemplateVersions(ctx context.Context, r *Run, s scaledTier) error {
 		}
 	}
 	var old []string
-	for _, v := range out.LaunchTemplateVersions {
+	for _, v := range versions {
 		n := strconv.FormatInt(aws.ToInt64(v.VersionNumber), 10)
 		if !aws.ToBool(v.DefaultVersion) && !inUse[n] {
 			old = append(old, n)
@@ -64,6 +65,34 @@ func pruneTemplateVersions(ctx context.Context, r *Run, s scaledTier) error {
 	})
 }
 
+// templateVersions lists every version of a launch template: one read that
+// the drift check, the pruning and the AMI pruning share.
+func templateVersions(ctx context.Context, r *Run, id string) ([]ec2types.LaunchTemplateVersion, error) {
+	var out []ec2types.LaunchTemplateVersion
+	pages := ec2.NewDescribeLaunchTemplateVersionsPaginator(r.AWS.EC2, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(id)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.LaunchTemplateVersions...)
+	}
+	return out, nil
+}
+
+// defaultAndLatest picks a template's default and latest versions.
+func defaultAndLatest(versions []ec2types.LaunchTemplateVersion) (def, latest ec2types.LaunchTemplateVersion, ok bool) {
+	for _, v := range versions {
+		if aws.ToBool(v.DefaultVersion) {
+			def, ok = v, true
+		}
+		if aws.ToInt64(v.VersionNumber) > aws.ToInt64(latest.VersionNumber) {
+			latest = v
+		}
+	}
+	return def, latest, ok
+}
+
 // groupInstanceFacts are, for status, the reports of the group's instances.
 func groupInstanceFacts(ctx context.Context, r *Run, s scaledTier) []Fact {
 	group := r.Output(r.Stage.Name, s.groupOutput)
@@ -74,15 +103,15 @@ func groupInstanceFacts(ctx context.Context, r *Run, s scaledTier) []Fact {
 	if err != nil || g == nil {
 		return nil
 	}
-	reports, err := tierReports(ctx, r.Env, s.tier)
-	if err != nil {
-		return []Fact{{Name: s.tier.Name + " reports", Value: "unknown: " + shortErr(err)}}
-	}
-	current := currentSettingsVersion(ctx, r, s.tier)
 	byID := map[string]astypes.Instance{}
 	for _, in := range g.Instances {
 		byID[aws.ToString(in.InstanceId)] = in
 	}
+	reports, err := tierReports(ctx, r.Env, s.tier, slices.Sorted(maps.Keys(byID)))
+	if err != nil {
+		return []Fact{{Name: s.tier.Name + " reports", Value: "unknown: " + shortErr(err)}}
+	}
+	current := currentSettingsVersion(ctx, r, s.tier)
 	var facts []Fact
 	for _, id := range slices.Sorted(maps.Keys(byID)) {
 		rep, ok := reports[id]

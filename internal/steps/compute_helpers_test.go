@@ -147,7 +147,7 @@ func (cb *computeBed) assertNothingLeft() {
 // tool does, so the fake instances act first).
 func (cb *computeBed) report(tier, id string) settings.Report {
 	cb.t.Helper()
-	reports, err := tierReports(bg, cb.runner.Env, map[string]*appTier{"frontend": &frontendTier, "backend": &backendTier}[tier])
+	reports, err := tierReports(bg, cb.runner.Env, map[string]*appTier{"frontend": &frontendTier, "backend": &backendTier}[tier], []string{id})
 	if err != nil {
 		cb.t.Fatal(err)
 	}

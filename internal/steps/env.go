@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/myappctl/myappctl/internal/awsx"
 	"github.com/myappctl/myappctl/internal/config"
@@ -36,8 +37,10 @@ type Env struct {
 	accountBad error
 	// logged holds the keys of lines logOnce printed in this process.
 	logged sync.Map
-	// reports caches instance reports by object key (reports.go).
-	reports sync.Map
+	// reports caches instance reports by object key (reports.go), read
+	// once by reportReads however many ask at the same time.
+	reports     sync.Map
+	reportReads singleflight.Group
 }
 
 // AccountID returns the id of the account the stack lives in: the one the

@@ -195,14 +195,14 @@ func imageUser(ctx context.Context, r *Run, t *appTier, image string) (string, e
 		if s.tier.Name != t.Name || lt == "" || isPlanned(lt) {
 			continue
 		}
-		v, err := r.AWS.EC2.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(lt), Versions: []string{"$Default"}})
+		versions, err := templateVersions(ctx, r, lt)
 		if awsx.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
 			return "", &StageError{Stage: r.Stage.Name, Action: "describe", Resource: launchTemplateKind.Type + " " + lt, Err: err}
 		}
-		if len(v.LaunchTemplateVersions) > 0 && aws.ToString(v.LaunchTemplateVersions[0].LaunchTemplateData.ImageId) == image {
+		if def, _, ok := defaultAndLatest(versions); ok && def.LaunchTemplateData != nil && aws.ToString(def.LaunchTemplateData.ImageId) == image {
 			return "launch template " + r.Name(s.template), nil
 		}
 	}
@@ -222,6 +222,10 @@ func dropResourceByID(r *Run, stage, id string) error {
 // waitImageAvailable waits with the SDK waiter (a new image may not be
 // visible at once: NotFound is retried).
 func waitImageAvailable(ctx context.Context, r *Run, id, name string) error {
+	// What this run has read already may say there is nothing to wait for.
+	if im, err := describeImage(ctx, r.Env, id); err == nil && im != nil && im.State == ec2types.ImageStateAvailable {
+		return nil
+	}
 	spec := r.wait("image "+name+" ("+id+") to become available", 0, "check it with `aws ec2 describe-images --image-ids "+id+"`")
 	err := awsx.WaitWithProgress(ctx, spec, func(ctx context.Context, maxWait time.Duration) error {
 		w := ec2.NewImageAvailableWaiter(r.AWS.EC2, func(o *ec2.ImageAvailableWaiterOptions) {

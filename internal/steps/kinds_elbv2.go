@@ -23,6 +23,10 @@ var listenerKind = registerKind(&Kind{
 		}
 		return elbv2Tags(ctx, e, id)
 	},
+	Exists: func(ctx context.Context, e *Env, id string) (bool, error) {
+		_, err := e.AWS.ELBV2.DescribeListeners(ctx, &elbv2.DescribeListenersInput{ListenerArns: []string{id}})
+		return notFoundIsAbsent(err)
+	},
 	FindTagged: func(ctx context.Context, e *Env, tags awsx.Tags) ([]string, error) {
 		lbs, err := allLoadBalancerARNs(ctx, e)
 		if err != nil {

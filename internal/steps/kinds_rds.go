@@ -126,6 +126,10 @@ var dbSubnetGroupKind = registerKind(&Kind{
 		tags, err := rdsTags(ctx, e, aws.ToString(g.DBSubnetGroupArn))
 		return tags, err == nil, err
 	},
+	Exists: func(ctx context.Context, e *Env, id string) (bool, error) {
+		g, err := describeDBSubnetGroup(ctx, e, id)
+		return g != nil, err
+	},
 	FindTagged: func(ctx context.Context, e *Env, tags awsx.Tags) ([]string, error) {
 		var ids []string
 		p := rds.NewDescribeDBSubnetGroupsPaginator(e.AWS.RDS, &rds.DescribeDBSubnetGroupsInput{})

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -32,19 +33,14 @@ var bucketKind = registerKind(&Kind{
 // s3BucketKind returns the bucket kind (stage 9 uses it for the carousel bucket).
 func s3BucketKind() *Kind { return bucketKind }
 
-// bucketTags reads a bucket's tags; found is false when it does not exist.
+// bucketTags reads a bucket's tags; found is false when it does not exist
+// (GetBucketTagging answers NoSuchBucket itself: no HeadBucket first).
 func bucketTags(ctx context.Context, e *Env, name string) (awsx.Tags, bool, error) {
-	if _, err := e.AWS.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)}); err != nil {
-		if awsx.IsNotFound(err) {
-			return nil, false, nil
-		}
-		return nil, false, err
-	}
 	out, err := e.AWS.S3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(name)})
 	switch {
-	case awsx.HasCode(err, "NoSuchTagSet"):
+	case strings.HasPrefix(awsx.ErrorCode(err), "NoSuchTagSet"): // NoSuchTagSetError on some S3-compatible servers
 		return awsx.Tags{}, true, nil
-	case awsx.HasCode(err, "NoSuchBucket"):
+	case awsx.HasCode(err, "NoSuchBucket", "NotFound"):
 		return nil, false, nil
 	case err != nil:
 		return nil, false, err

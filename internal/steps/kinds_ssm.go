@@ -24,6 +24,13 @@ var parameterKind = registerKind(&Kind{
 		tags, err := parameterTags(ctx, e, name)
 		return tags, err == nil, err
 	},
+	// Exists needs no tags: the describe is answered, for the stack's
+	// parameters, by the one filtered by the stack tag (awsx stack sets).
+	Exists: func(ctx context.Context, e *Env, name string) (bool, error) {
+		out, err := e.AWS.SSM.DescribeParameters(ctx, &ssm.DescribeParametersInput{ParameterFilters: []ssmtypes.ParameterStringFilter{
+			{Key: aws.String("Name"), Option: aws.String("Equals"), Values: []string{name}}}})
+		return err == nil && len(out.Parameters) > 0, err
+	},
 	FindTagged: func(ctx context.Context, e *Env, tags awsx.Tags) ([]string, error) {
 		var filters []ssmtypes.ParameterStringFilter
 		for _, k := range sortedTagKeys(tags) {

@@ -295,7 +295,7 @@ func waitHealthyTargets(ctx context.Context, r *Run, tgARN string, instanceIDs [
 	name := arnName(tgARN)
 	spec := r.wait("targets of "+name+" to become healthy", 0, "check them with `aws elbv2 describe-target-health --target-group-arn "+tgARN+"`")
 	var last []targetState
-	err := awsx.Poll(ctx, spec, func(ctx context.Context) (bool, string, error) {
+	err := awsx.PollUnlessDone(ctx, spec, func(ctx context.Context) (bool, string, error) {
 		states, err := targetStates(ctx, r.Env, tgARN, instanceIDs)
 		if err != nil {
 			return false, "", err

@@ -104,17 +104,20 @@ func waitOutDeletion(ctx context.Context, r *Run, ident string) error {
 // dbInstanceReady waits until the instance is available (minutes on AWS),
 // printing each status it passes through, and returns it. A plan only looks.
 func dbInstanceReady(ctx context.Context, r *Run, id string) (*rdstypes.DBInstance, error) {
+	db, err := describeDBInstance(ctx, r.Env, id)
 	if r.DryRun {
-		db, err := describeDBInstance(ctx, r.Env, id)
 		if err != nil || db == nil {
 			return nil, &StageError{Stage: r.Stage.Name, Action: "describe", Resource: dbInstanceKind.Type + " " + id, Err: err}
 		}
 		return db, nil
 	}
+	if err == nil && db != nil && aws.ToString(db.DBInstanceStatus) == "available" {
+		return db, nil // what this run has read already says there is nothing to wait for
+	}
 	spec := r.wait("DB instance "+id+" to become available", r.Cfg.Wait.DatabaseTimeout,
 		"check it with `aws rds describe-db-instances --db-instance-identifier "+id+"` or in the RDS console, then run `myappctl up` again")
 	var out *rds.DescribeDBInstancesOutput
-	err := awsx.WaitWithProgress(ctx, spec, func(ctx context.Context, maxWait time.Duration) error {
+	err = awsx.WaitWithProgress(ctx, spec, func(ctx context.Context, maxWait time.Duration) error {
 		last := ""
 		w := rds.NewDBInstanceAvailableWaiter(r.AWS.RDS, func(o *rds.DBInstanceAvailableWaiterOptions) {
 			o.MinDelay, o.MaxDelay = spec.Interval, spec.Interval

@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/myappctl/myappctl/internal/awsx"
 	"github.com/myappctl/myappctl/internal/settings"
@@ -24,39 +26,71 @@ import (
 // the instance's own role. Stages wait on these reports before baking an
 // AMI or finishing; status shows them.
 
-// tierReports reads the reports of a tier's instances, by instance id.
-func tierReports(ctx context.Context, e *Env, t *appTier) (map[string]settings.Report, error) {
+// tierReports reads the reports of the given instances of a tier, by
+// instance id (one without a report is absent). One listing of every
+// report (all tiers: a run that reads both lists once) gives each one's
+// ETag; only the objects of these instances are fetched, side by side, and
+// one already read with that ETag is not fetched again.
+func tierReports(ctx context.Context, e *Env, t *appTier, ids []string) (map[string]settings.Report, error) {
 	bucket := e.State.Output("security", OutArtifactsBucket)
-	if bucket == "" {
+	if bucket == "" || len(ids) == 0 {
 		return nil, nil
 	}
-	prefix := settings.ReportPrefix + t.Name + "/"
-	out := map[string]settings.Report{}
-	pages := s3.NewListObjectsV2Paginator(e.AWS.S3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[settings.ReportKey(t.Name, id)] = true
+	}
+	var objects []s3types.Object
+	pages := s3.NewListObjectsV2Paginator(e.AWS.S3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(settings.ReportPrefix)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return nil, err
 		}
 		for _, o := range page.Contents {
-			rep, err := readReport(ctx, e, bucket, aws.ToString(o.Key), aws.ToString(o.ETag))
-			if err != nil {
-				return nil, err
+			if want[aws.ToString(o.Key)] {
+				objects = append(objects, o)
 			}
-			if rep.Instance != "" {
-				out[rep.Instance] = rep
-			}
+		}
+	}
+	reports := make([]settings.Report, len(objects))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, o := range objects {
+		g.Go(func() (err error) {
+			reports[i], err = readReport(gctx, e, bucket, aws.ToString(o.Key), aws.ToString(o.ETag))
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := map[string]settings.Report{}
+	for _, rep := range reports {
+		if rep.Instance != "" {
+			out[rep.Instance] = rep
 		}
 	}
 	return out, nil
 }
 
 // readReport reads one report object; an unchanged object (same ETag) is
-// not fetched again in this process. A malformed report reads as none.
+// read once in this process, also when several stages ask at the same time.
+// A malformed report reads as none.
 func readReport(ctx context.Context, e *Env, bucket, key, etag string) (settings.Report, error) {
 	if c, ok := e.reports.Load(key); ok && c.(cachedReport).etag == etag && etag != "" {
 		return c.(cachedReport).report, nil
 	}
+	v, err, _ := e.reportReads.Do(key+"\x00"+etag, func() (any, error) { return fetchReport(ctx, e, bucket, key, etag) })
+	if err != nil && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return fetchReport(ctx, e, bucket, key, etag) // the caller whose read served everyone gave up; this one did not
+	}
+	if err != nil {
+		return settings.Report{}, err
+	}
+	return v.(settings.Report), nil
+}
+
+func fetchReport(ctx context.Context, e *Env, bucket, key, etag string) (settings.Report, error) {
 	obj, err := e.AWS.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if awsx.IsNotFound(err) {
 		return settings.Report{}, nil
@@ -115,8 +149,8 @@ func waitReports(ctx context.Context, r *Run, t *appTier, names map[string]strin
 	spec := r.wait(fmt.Sprintf("%s %s", describeIDs(names, ids), want.what), 0,
 		fmt.Sprintf("read a report with `aws s3 cp s3://%s/%s -`; the install log is /var/log/myappctl/install.log on the instance", bucket, settings.ReportKey(t.Name, ids[0])))
 	var pending []string
-	err := awsx.Poll(ctx, spec, func(ctx context.Context) (bool, string, error) {
-		reports, err := tierReports(ctx, r.Env, t)
+	err := awsx.PollUnlessDone(ctx, spec, func(ctx context.Context) (bool, string, error) {
+		reports, err := tierReports(ctx, r.Env, t, ids)
 		if err != nil {
 			return false, "", err
 		}

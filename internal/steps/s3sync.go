@@ -178,11 +178,11 @@ func liveS3Sync(ctx context.Context, r *Run) ([]Fact, error) {
 	if bucket == "" {
 		return facts, nil
 	}
-	images, err := listKeys(ctx, r.Env, bucket, carouselImagesPrefix)
+	all, err := listKeys(ctx, r.Env, bucket, "") // the listing the stage's drift check reads
 	if err != nil {
 		return facts, err
 	}
-	return append(facts, Fact{Name: "images", Value: fmt.Sprint(len(imageKeys(images)))}), nil
+	return append(facts, Fact{Name: "images", Value: fmt.Sprint(len(imageKeys(underPrefix(all, carouselImagesPrefix))))}), nil
 }
 
 // listKeys returns every key under prefix, following all pages.

@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/myappctl/myappctl/assets"
-	"github.com/myappctl/myappctl/internal/awsx"
 	"github.com/myappctl/myappctl/lambda/syncs3/keys"
 )
 
@@ -31,12 +31,12 @@ func ensureCarouselContent(ctx context.Context, r *Run, c carousel, bucket strin
 	var existing []string
 	indexPresent := false
 	if !isPlanned(bucket) {
-		if existing, err = listKeys(ctx, r.Env, bucket, carouselImagesPrefix); err != nil {
+		// One listing says both which images are there and whether the index is.
+		all, err := listKeys(ctx, r.Env, bucket, "")
+		if err != nil {
 			return &StageError{Stage: r.Stage.Name, Action: "list", Resource: "s3:bucket " + bucket, Err: err}
 		}
-		if indexPresent, err = objectExists(ctx, r.Env, bucket, carouselIndexKey); err != nil {
-			return &StageError{Stage: r.Stage.Name, Action: "describe", Resource: "s3:object " + carouselIndexKey, Err: err}
-		}
+		existing, indexPresent = underPrefix(all, carouselImagesPrefix), contains(all, carouselIndexKey)
 	}
 	added := false
 	for _, img := range samples {
@@ -69,12 +69,15 @@ func ensureCarouselContent(ctx context.Context, r *Run, c carousel, bucket strin
 	})
 }
 
-func objectExists(ctx context.Context, e *Env, bucket, key string) (bool, error) {
-	_, err := e.AWS.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if awsx.IsNotFound(err) {
-		return false, nil
+// underPrefix keeps the keys under prefix.
+func underPrefix(keys []string, prefix string) []string {
+	var out []string
+	for _, k := range keys {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, k)
+		}
 	}
-	return err == nil, err
+	return out
 }
 
 // imageKeys keeps the image files among keys, sorted, as the Lambda does.

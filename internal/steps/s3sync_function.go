@@ -117,8 +117,11 @@ func waitFunctionUpdated(ctx context.Context, r *Run, name string) error {
 // readyFunction waits until the function is active and no update is running
 // (an interrupted run may have left one), then returns its configuration.
 func readyFunction(ctx context.Context, r *Run, name string) (lambdatypes.FunctionConfiguration, error) {
-	if err := waitFunctionActive(ctx, r, name); err != nil {
-		return lambdatypes.FunctionConfiguration{}, err
+	// What this run has read already may say there is nothing to wait for.
+	if out, err := r.AWS.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}); err != nil || out.Configuration.State != lambdatypes.StateActive {
+		if err := waitFunctionActive(ctx, r, name); err != nil {
+			return lambdatypes.FunctionConfiguration{}, err
+		}
 	}
 	for {
 		out, err := r.AWS.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})

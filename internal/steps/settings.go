@@ -160,18 +160,23 @@ func settingChange(name string, cur storedSetting, value string, secure bool) st
 	}
 }
 
-// readTierSettings reads every parameter under the path (decrypted, never
-// shown) and whether each carries the stack's tags.
+// readTierSettings reads every parameter directly under the path
+// (decrypted, never shown) and whether each carries the stack's tags. It
+// reads the whole stack's settings (the path's parent, every level), so
+// the tiers of one run share one read.
 func readTierSettings(ctx context.Context, r *Run, path string) (map[string]storedSetting, error) {
 	out := map[string]storedSetting{}
-	pages := ssm.NewGetParametersByPathPaginator(r.AWS.SSM, &ssm.GetParametersByPathInput{Path: aws.String(path), WithDecryption: aws.Bool(true)})
+	parent := path[:strings.LastIndex(strings.TrimSuffix(path, "/"), "/")+1]
+	pages := ssm.NewGetParametersByPathPaginator(r.AWS.SSM, &ssm.GetParametersByPathInput{Path: aws.String(parent), Recursive: aws.Bool(true), WithDecryption: aws.Bool(true)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return nil, err
 		}
 		for _, p := range page.Parameters {
-			out[strings.TrimPrefix(aws.ToString(p.Name), path)] = storedSetting{value: aws.ToString(p.Value), secure: p.Type == ssmtypes.ParameterTypeSecureString}
+			if name, ok := strings.CutPrefix(aws.ToString(p.Name), path); ok && name != "" && !strings.Contains(name, "/") {
+				out[name] = storedSetting{value: aws.ToString(p.Value), secure: p.Type == ssmtypes.ParameterTypeSecureString}
+			}
 		}
 	}
 	if len(out) == 0 {

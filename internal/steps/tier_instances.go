@@ -106,7 +106,13 @@ func tierInstanceFacts(ctx context.Context, r *Run, t *appTier, owner string) []
 	if bootstrapRetired(r) {
 		return []Fact{{Name: "stand-alone instances", Value: retiredNote(r, t)}}
 	}
-	reports, err := tierReports(ctx, r.Env, t)
+	var ids []string
+	for _, m := range t.Members {
+		if id := r.Output(m.Owner, m.Output); m.Owner == owner && id != "" {
+			ids = append(ids, id)
+		}
+	}
+	reports, err := tierReports(ctx, r.Env, t, ids)
 	if err != nil {
 		return []Fact{{Name: t.Name + " reports", Value: "unknown: " + shortErr(err)}}
 	}
@@ -140,7 +146,7 @@ func settingsFact(ctx context.Context, r *Run, t *appTier) Fact {
 	if err != nil {
 		return Fact{Name: name, Value: "unknown: " + shortErr(err)}
 	}
-	reports, err := tierReports(ctx, r.Env, t)
+	reports, err := tierReports(ctx, r.Env, t, slices.Sorted(maps.Keys(instances)))
 	if err != nil {
 		return Fact{Name: name, Value: "unknown: " + shortErr(err)}
 	}

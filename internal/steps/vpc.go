@@ -172,6 +172,10 @@ func ensureVPC(ctx context.Context, r *Run) (string, error) {
 }
 
 func waitVPCAvailable(ctx context.Context, r *Run, id string) error {
+	// What this run has read already may say there is nothing to wait for.
+	if out, err := r.AWS.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{id}}); err == nil && len(out.Vpcs) == 1 && out.Vpcs[0].State == ec2types.VpcStateAvailable {
+		return nil
+	}
 	spec := r.wait("VPC "+id+" to become available", 0, "check it with `aws ec2 describe-vpcs --vpc-ids "+id+"`")
 	return awsx.WaitWithProgress(ctx, spec, func(ctx context.Context, maxWait time.Duration) error {
 		w := ec2.NewVpcAvailableWaiter(r.AWS.EC2, func(o *ec2.VpcAvailableWaiterOptions) {
