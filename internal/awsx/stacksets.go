@@ -134,16 +134,18 @@ func onlyFields(input any, allowed ...string) bool {
 	return true
 }
 
-// pick returns, in the order asked, the items with the given ids (false
-// when one is not in the set).
+// pick returns, in the order asked and once each, the items with the
+// given ids (false when one is not in the set).
 func pick[T any](items []T, id func(T) string, ids []string) ([]T, bool) {
 	out := make([]T, 0, len(ids))
-	for _, want := range ids {
+	for n, want := range ids {
 		i := slices.IndexFunc(items, func(it T) bool { return id(it) == want })
 		if i < 0 {
 			return nil, false
 		}
-		out = append(out, items[i])
+		if !slices.Contains(ids[:n], want) {
+			out = append(out, items[i])
+		}
 	}
 	return out, true
 }
