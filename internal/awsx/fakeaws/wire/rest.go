@@ -209,7 +209,7 @@ func (s *restService) serve(w http.ResponseWriter, r *http.Request, reqID string
 	res := op.fake.Call([]reflect.Value{reflect.ValueOf(r.Context()), in})
 	if err, _ := res[1].Interface().(error); err != nil {
 		status, code, msg := errorParts(err)
-		fail(c.status(code, status >= 500), code, msg)
+		fail(statusOr(err, func() int { return c.status(code, status >= 500) }), code, msg)
 		return
 	}
 	status, header, out := c.encodeResponse(op, res[0])
