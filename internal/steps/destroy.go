@@ -77,10 +77,12 @@ func (rn *Runner) Destroy(ctx context.Context) (DestroyReport, error) {
 	return rep, nil
 }
 
-// destroyTargets gathers a stage's resources from the state file and from
-// a sweep by stack tag, and refuses any that lack the stack tag.
+// destroyTargets gathers a stage's resources from the state file, from a
+// sweep by stack tag and from the names the stage gives them, and refuses
+// any that lack the stack tag.
 func (rn *Runner) destroyTargets(ctx context.Context, r *Run) ([]target, []Leftover, error) {
 	seen := map[string]bool{}
+	listed := map[string]state.Resource{} // by type/id: what the state file says this stack made
 	var found []target
 	var left []Leftover
 	add := func(k *Kind, id string) {
@@ -95,6 +97,7 @@ func (rn *Runner) destroyTargets(ctx context.Context, r *Run) ([]target, []Lefto
 			left = append(left, Leftover{r.Stage.Name, res.Type, res.ID, "unknown resource type in state file"})
 			continue
 		}
+		listed[res.Type+"/"+res.ID] = res
 		add(k, res.ID)
 	}
 	for _, k := range r.Stage.Kinds {
@@ -106,6 +109,19 @@ func (rn *Runner) destroyTargets(ctx context.Context, r *Run) ([]target, []Lefto
 			add(k, id)
 		}
 	}
+	fixes := map[string]string{}
+	if r.Stage.Named != nil {
+		named, err := r.Stage.Named(ctx, r)
+		if err != nil {
+			return nil, left, fmt.Errorf("stage %s: name its resources: %w", r.Stage.Name, err)
+		}
+		for _, n := range named {
+			if !seen[n.Kind.Type+"/"+n.ID] {
+				fixes[n.Kind.Type+"/"+n.ID] = n.Fix
+				add(n.Kind, n.ID)
+			}
+		}
+	}
 	// Keep kind order (the stage lists kinds in deletion order), verify tags.
 	var ordered []target
 	for _, k := range append(r.Stage.Kinds, extraKinds(found, r.Stage.Kinds)...) {
@@ -115,18 +131,48 @@ func (rn *Runner) destroyTargets(ctx context.Context, r *Run) ([]target, []Lefto
 			}
 			tags, exists, err := k.Lookup(ctx, rn.Env, t.id)
 			switch {
+			case fixes[k.Type+"/"+t.id] != "" && awsx.HasCode(err, "AccessDenied", "Forbidden", "403"):
+				// found by name only, and another account's: not ours
 			case err != nil:
 				left = append(left, Leftover{r.Stage.Name, k.Type, t.id, "describe failed: " + err.Error()})
 			case !exists:
 				// already gone
 			case !tags.OwnedBy(rn.Env.Cfg.Stack):
-				left = append(left, Leftover{r.Stage.Name, k.Type, t.id, "not deleted: it lacks the tag " + awsx.TagStack + "=" + rn.Env.Cfg.Stack})
+				if reason := r.claimUntagged(ctx, t, tags, listed, fixes); reason != "" {
+					left = append(left, Leftover{r.Stage.Name, k.Type, t.id, reason})
+					continue
+				}
+				ordered = append(ordered, t)
 			default:
 				ordered = append(ordered, t)
 			}
 		}
 	}
 	return ordered, left, nil
+}
+
+// claimUntagged decides about a resource without the stack tag: one the
+// state file lists, of a kind whose tags are written after the create
+// (Kind.Tag) and that has no stack tag at all, was made by this stack and
+// never tagged (an interrupted run): it is tagged, and returns "" to be
+// deleted. Anything else is left alone, and the reason says why.
+func (r *Run) claimUntagged(ctx context.Context, t target, tags awsx.Tags, listed map[string]state.Resource, fixes map[string]string) string {
+	stack := r.Cfg.Stack
+	res, inState := listed[t.kind.Type+"/"+t.id]
+	if !inState || t.kind.Tag == nil || tags[awsx.TagStack] != "" {
+		reason := "not deleted: it lacks the tag " + awsx.TagStack + "=" + stack
+		if fix := fixes[t.kind.Type+"/"+t.id]; fix != "" && !inState {
+			reason = "not deleted: it has the name this stack gives it but not the tag " + awsx.TagStack + "=" + stack +
+				" (an interrupted run may have made it before tagging it). If it is the stack's, tag it: `" + fix +
+				"`, then run `myappctl destroy` again; if not, leave it"
+		}
+		return reason
+	}
+	r.Logf("%s %s is in the state file but carries no tags (a run stopped before writing them): tagging it, then deleting it", t.kind.Type, t.id)
+	if err := t.kind.Tag(ctx, r.Env, t.id, awsx.StackTags(stack, r.Stage.Name, res.Name)); err != nil {
+		return "not deleted: it lacks the tag " + awsx.TagStack + "=" + stack + " and tagging it failed: " + shortErr(err)
+	}
+	return ""
 }
 
 // extraKinds are kinds found in the state file that the stage does not list.

@@ -32,6 +32,7 @@ func securityStage() *Stage {
 		// cross-references are revoked before any is deleted.
 		Kinds:         []*Kind{instanceKind, bucketKind, securityGroupKind},
 		BeforeDestroy: revokeCrossReferences,
+		Named:         namedArtifactsBucket,
 	}
 }
 
