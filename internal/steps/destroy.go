@@ -34,7 +34,13 @@ type target struct {
 // what the state file lists plus anything still tagged with the stack (so a
 // lost state file still cleans up). It never deletes a resource that lacks
 // the stack tag, retries while dependencies drain, and reports leftovers.
+// Expired credentials stop it at once.
 func (rn *Runner) Destroy(ctx context.Context) (DestroyReport, error) {
+	rep, err := rn.destroy(ctx)
+	return rep, rn.expired(err)
+}
+
+func (rn *Runner) destroy(ctx context.Context) (DestroyReport, error) {
 	var rep DestroyReport
 	deadline := time.Now().Add(rn.Env.Cfg.Wait.DestroyTimeout)
 	for i := len(rn.Stages) - 1; i >= 0; i-- {
@@ -62,9 +68,12 @@ func (rn *Runner) Destroy(ctx context.Context) (DestroyReport, error) {
 			}
 		}
 		r.Logf("deleting %d resource(s)", len(targets))
-		deleted, left := r.deleteAll(ctx, targets, deadline)
+		deleted, left, err := r.deleteAll(ctx, targets, deadline)
 		rep.Deleted = append(rep.Deleted, deleted...)
 		rep.Leftovers = append(rep.Leftovers, left...)
+		if err != nil {
+			return rep, err
+		}
 		if len(left) == 0 && len(leftovers) == 0 {
 			if err := rn.Env.State.Reset(s.Name); err != nil {
 				return rep, err
@@ -131,6 +140,8 @@ func (rn *Runner) destroyTargets(ctx context.Context, r *Run) ([]target, []Lefto
 			}
 			tags, exists, err := k.Lookup(ctx, rn.Env, t.id)
 			switch {
+			case awsx.IsCredentialsExpired(err):
+				return nil, left, err
 			case fixes[k.Type+"/"+t.id] != "" && awsx.HasCode(err, "AccessDenied", "Forbidden", "403"):
 				// found by name only, and another account's: not ours
 			case err != nil:
@@ -196,8 +207,8 @@ func extraKinds(ts []target, listed []*Kind) []*Kind {
 
 // deleteAll deletes targets in order, in repeated passes: NotFound is done,
 // a dependency error waits for the next pass, until nothing is left or the
-// deadline passes.
-func (r *Run) deleteAll(ctx context.Context, targets []target, deadline time.Time) ([]string, []Leftover) {
+// deadline passes. Expired credentials stop it at once (the error).
+func (r *Run) deleteAll(ctx context.Context, targets []target, deadline time.Time) ([]string, []Leftover, error) {
 	var deleted []string
 	var failed []Leftover
 	lastErr := map[string]error{}
@@ -211,8 +222,10 @@ func (r *Run) deleteAll(ctx context.Context, targets []target, deadline time.Tim
 			case err == nil || awsx.IsNotFound(err):
 				r.Logf("deleted %s %s", t.kind.Type, t.id)
 				deleted = append(deleted, t.kind.Type+" "+t.id)
+			case awsx.IsCredentialsExpired(err):
+				return deleted, failed, err
 			case ctx.Err() != nil:
-				return deleted, append(failed, leftoversOf(r.Stage.Name, append(retry, t), map[string]error{t.id: ctx.Err()})...)
+				return deleted, append(failed, leftoversOf(r.Stage.Name, append(retry, t), map[string]error{t.id: ctx.Err()})...), nil
 			case !awsx.IsDependency(err) && attempts[t.id] >= 3:
 				// Not a "still in use" error: retrying until the deadline won't help.
 				failed = append(failed, leftoversOf(r.Stage.Name, []target{t}, map[string]error{t.id: err})...)
@@ -232,11 +245,11 @@ func (r *Run) deleteAll(ctx context.Context, targets []target, deadline time.Tim
 		}
 		select {
 		case <-ctx.Done():
-			return deleted, append(failed, leftoversOf(r.Stage.Name, targets, lastErr)...)
+			return deleted, append(failed, leftoversOf(r.Stage.Name, targets, lastErr)...), nil
 		case <-time.After(r.Cfg.Wait.PollInterval):
 		}
 	}
-	return deleted, append(failed, leftoversOf(r.Stage.Name, targets, lastErr)...)
+	return deleted, append(failed, leftoversOf(r.Stage.Name, targets, lastErr)...), nil
 }
 
 func leftoversOf(stage string, ts []target, errs map[string]error) []Leftover {

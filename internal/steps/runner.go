@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/myappctl/myappctl/internal/awsx"
 	"github.com/myappctl/myappctl/internal/state"
 )
 
@@ -49,7 +50,12 @@ func (rn *Runner) Up(ctx context.Context, opts UpOptions) ([]StageResult, error)
 	return rn.runGraph(ctx, stages)
 }
 
+// runGraph runs the stages, each once those it needs are done. Expired
+// credentials in one stage stop them all at once (the run's context is
+// cancelled with that cause), and are the one error returned.
 func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult, error) {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	var (
 		mu      sync.Mutex
 		results = map[string]StageResult{}
@@ -78,10 +84,16 @@ func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult,
 			}
 			mu.Unlock()
 			var res StageResult
-			if len(blocked) > 0 {
+			switch {
+			case len(blocked) > 0:
 				res = StageResult{Stage: s.Name, Err: fmt.Errorf("stage %s skipped: it needs %v, which did not complete", s.Name, blocked)}
-			} else {
+			case ctx.Err() != nil:
+				res = StageResult{Stage: s.Name, Err: fmt.Errorf("stage %s not started: %w", s.Name, context.Cause(ctx))}
+			default:
 				res = rn.apply(ctx, &Run{Env: rn.Env, Stage: s})
+				if awsx.IsCredentialsExpired(res.Err) {
+					stop(res.Err)
+				}
 			}
 			mu.Lock()
 			results[s.Name] = res
@@ -99,7 +111,17 @@ func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult,
 		}
 		out = append(out, res)
 	}
+	var expired *awsx.ExpiredCredentialsError
+	if errors.As(context.Cause(ctx), &expired) {
+		return out, expired
+	}
 	return out, errors.Join(errs...)
+}
+
+// expired turns expired credentials into the error that says how to
+// refresh them; other errors pass.
+func (rn *Runner) expired(err error) error {
+	return awsx.CredentialsExpired(err, rn.Env.Cfg.Profile)
 }
 
 // Step runs one stage, refusing when a stage it needs has not completed.
@@ -138,9 +160,16 @@ func (rn *Runner) apply(ctx context.Context, r *Run) StageResult {
 	}
 	err := s.Apply(ctx, r)
 	res.Changes, res.Duration = r.Changes(), time.Since(start).Round(time.Millisecond)
+	if cause := context.Cause(ctx); err != nil && ctx.Err() != nil && awsx.IsCredentialsExpired(cause) {
+		err = cause // stopped because another stage met expired credentials
+	}
 	if err != nil {
+		var expired *awsx.ExpiredCredentialsError
 		var se *StageError
-		if !errors.As(err, &se) {
+		switch {
+		case errors.As(rn.expired(err), &expired):
+			err = expired // the one message that says what to do
+		case !errors.As(err, &se):
 			err = fmt.Errorf("stage %s: %w", s.Name, err)
 		}
 		res.Err = err
@@ -224,10 +253,16 @@ func (rn *Runner) Status(ctx context.Context, showSecrets bool) ([]StageStatus, 
 			}
 		}
 		for _, res := range st.Resources {
-			ss.Resources = append(ss.Resources, rn.liveResource(ctx, res))
+			rs, err := rn.liveResource(ctx, res)
+			if err != nil {
+				return out, err
+			}
+			ss.Resources = append(ss.Resources, rs)
 		}
 		if st.Status == state.StatusComplete && s.Implemented() {
-			rn.liveStatus(ctx, s, &ss)
+			if err := rn.liveStatus(ctx, s, &ss); err != nil {
+				return out, err
+			}
 		}
 		out = append(out, ss)
 	}
@@ -235,32 +270,43 @@ func (rn *Runner) Status(ctx context.Context, showSecrets bool) ([]StageStatus, 
 }
 
 // liveStatus adds live facts and drift (a dry run of the stage) to a
-// completed stage's status.
-func (rn *Runner) liveStatus(ctx context.Context, s *Stage, ss *StageStatus) {
+// completed stage's status. Only expired credentials are an error.
+func (rn *Runner) liveStatus(ctx context.Context, s *Stage, ss *StageStatus) error {
 	// Quiet: the stage's informational lines are noise in status.
 	res := rn.apply(ctx, &Run{Env: rn.Env, Stage: s, DryRun: true, quiet: true, planned: &plannedOutputs{m: map[string]string{}}})
 	ss.Drift = res.Changes
+	if awsx.IsCredentialsExpired(res.Err) {
+		return res.Err
+	}
 	if res.Err != nil {
 		ss.DriftError = res.Err.Error()
 	}
 	if s.Live == nil {
-		return
+		return nil
 	}
 	facts, err := s.Live(ctx, &Run{Env: rn.Env, Stage: s, DryRun: true, quiet: true, planned: &plannedOutputs{m: map[string]string{}}})
+	if awsx.IsCredentialsExpired(err) {
+		return rn.expired(err)
+	}
 	if err != nil {
 		facts = append(facts, Fact{Name: "error", Value: err.Error()})
 	}
 	ss.Facts = facts
+	return nil
 }
 
-func (rn *Runner) liveResource(ctx context.Context, res state.Resource) ResourceStatus {
+// liveResource checks that a resource exists; only expired credentials
+// are an error.
+func (rn *Runner) liveResource(ctx context.Context, res state.Resource) (ResourceStatus, error) {
 	rs := ResourceStatus{Key: res.Key, Type: res.Type, ID: res.ID, Name: res.Name, Live: "unknown"}
 	k, ok := kinds[res.Type]
 	if !ok {
-		return rs
+		return rs, nil
 	}
 	_, found, err := k.Lookup(ctx, rn.Env, res.ID)
 	switch {
+	case awsx.IsCredentialsExpired(err):
+		return rs, rn.expired(err)
 	case err != nil:
 		rs.Live = "unknown: " + err.Error()
 	case found:
@@ -268,5 +314,5 @@ func (rn *Runner) liveResource(ctx context.Context, res state.Resource) Resource
 	default:
 		rs.Live = "missing"
 	}
-	return rs
+	return rs, nil
 }
