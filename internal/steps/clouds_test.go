@@ -70,3 +70,22 @@ func TestExpiredCredentialsStopStatusAndDestroy(t *testing.T) {
 	cb.destroy()
 	cb.assertNothingLeft()
 }
+
+// Emulators built on moto lack DescribeInstanceRefreshes: a new group
+// needs no refresh, so up never asks.
+func TestNewGroupsAskForNoInstanceRefresh(t *testing.T) {
+	cb := newStackBed(t)
+	cb.cloud.Lack("DescribeInstanceRefreshes")
+	cb.up("")
+	if n := cb.cloud.CountCalls("DescribeInstanceRefreshes"); n != 0 {
+		t.Errorf("DescribeInstanceRefreshes called %d times", n)
+	}
+	cb.assertSecondUpConverged(len(cb.runner.Stages))
+	// A new launch template version does need one; the endpoint that lacks
+	// it is named in the error.
+	cb.cfg.InstanceType = "t3.micro"
+	_, err := cb.runner.Step(bg, "autoscaling")
+	if !awsx.IsNotImplemented(err) || !strings.Contains(err.Error(), "does not implement this action") {
+		t.Errorf("err = %v", err)
+	}
+}
