@@ -27,15 +27,27 @@ import (
 	"github.com/myappctl/myappctl/internal/config"
 )
 
-// TestEndpointURLSendsRealSDKRequests runs the real command tree with the
-// real client factory (app.AWSClients: default credential chain, SDK
-// clients, --endpoint-url) against the wire server over a fake account:
-// every AWS call of up, status, a second up and destroy is a real signed
-// SDK request over HTTP, in each service's own protocol (EC2 Query, AWS
-// Query, REST-XML, REST-JSON); no in-process fake is mixed in.
-func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
-	start := time.Now()
-	cloud := fakeaws.New()
+// wireCLI runs the real command tree with the real client factory
+// (app.AWSClients: default credential chain, SDK clients, --endpoint-url)
+// against the wire server over a fake account: every AWS call is a real
+// signed SDK request over HTTP, in each service's own protocol (EC2 Query,
+// AWS Query, REST-XML, REST-JSON); no in-process fake is mixed in.
+type wireCLI struct {
+	t         *testing.T
+	cloud     *fakeaws.Cloud
+	handler   http.Handler
+	url       string
+	statePath string
+
+	mu       sync.Mutex
+	requests map[string]int // by signed service
+	statuses map[int]int    // answers by HTTP status
+	failures []string       // 5xx answers and requests no operation matched
+}
+
+func newWireCLI(t *testing.T) *wireCLI {
+	w := &wireCLI{t: t, cloud: fakeaws.New(), requests: map[string]int{}, statuses: map[int]int{}, statePath: filepath.Join(t.TempDir(), "myapp.json")}
+	cloud := w.cloud
 	// As in the stage tests: a target is healthy while its instance runs.
 	cloud.ELBV2.HealthOf = func(_, id string) (elbv2types.TargetHealthStateEnum, string) {
 		if s, ok := cloud.EC2.InstanceState(id); ok && s != ec2types.InstanceStateNameRunning {
@@ -43,28 +55,22 @@ func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
 		}
 		return "", ""
 	}
-	handler := wire.NewServer(cloud)
-	var mu sync.Mutex
-	requests := map[string]int{} // by signed service
-	var failures []string        // 5xx answers and requests no operation matched
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w}
-		handler.ServeHTTP(rec, r)
-		mu.Lock()
-		defer mu.Unlock()
+	w.handler = wire.NewServer(cloud)
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: rw}
+		w.handler.ServeHTTP(rec, r)
+		w.mu.Lock()
+		defer w.mu.Unlock()
 		service := wire.SignedService(r)
-		requests[service]++
+		w.requests[service]++
+		w.statuses[rec.status]++
 		if rec.status >= 500 || rec.Header().Get("X-Amzn-Errortype") == "UnknownOperationException" || strings.Contains(rec.body.String(), "<Code>InvalidAction</Code>") ||
 			strings.Contains(rec.body.String(), "<Code>NotImplemented</Code>") {
-			failures = append(failures, service+" "+r.Method+" "+r.URL.RequestURI()+": "+rec.body.String())
+			w.failures = append(w.failures, service+" "+r.Method+" "+r.URL.RequestURI()+": "+rec.body.String())
 		}
 	}))
-	defer srv.Close()
-	counted := func() map[string]int {
-		mu.Lock()
-		defer mu.Unlock()
-		return maps.Clone(requests)
-	}
+	t.Cleanup(srv.Close)
+	w.url = srv.URL
 
 	// The app binaries the compute stages and the Lambda upload.
 	artifacts := t.TempDir()
@@ -83,65 +89,144 @@ func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
 		"MYAPP_WAIT_POLL_INTERVAL": "5ms", "MYAPP_WAIT_TIMEOUT": "2s", "MYAPP_WAIT_DESTROY_TIMEOUT": "3s",
 		"MYAPP_ARTIFACTS_DIR": artifacts,
 	}
-	for _, svc := range []string{"EC2", "STS", "S3", "RDS", "LAMBDA", "IAM", "ELASTIC_LOAD_BALANCING_V2", "AUTO_SCALING"} {
+	for _, svc := range []string{"EC2", "STS", "S3", "RDS", "LAMBDA", "IAM", "ELASTIC_LOAD_BALANCING_V2", "AUTO_SCALING", "SSM"} {
 		env["AWS_ENDPOINT_URL_"+svc] = ""
 	}
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
+	return w
+}
 
+// run runs one command as the user would type it (after --endpoint-url and --state).
+func (w *wireCLI) run(args ...string) (stdout, stderr string, err error) {
 	clients := func(ctx context.Context, cfg *config.Config, verbose bool) (*awsx.Clients, error) {
 		c, err := app.AWSClients(ctx, cfg, verbose)
 		if err != nil {
 			return nil, err
 		}
-		checkSDKClients(t, c)
+		checkSDKClients(w.t, c)
 		return c, nil
 	}
-	statePath := filepath.Join(t.TempDir(), "myapp.json")
-	run := func(args ...string) string {
-		t.Helper()
-		var out, errOut bytes.Buffer
-		cmd := newRootCmd(deps{clients: clients, stdin: strings.NewReader("")})
-		cmd.SetOut(&out)
-		cmd.SetErr(&errOut)
-		cmd.SetArgs(append([]string{"--endpoint-url", srv.URL, "--state", statePath}, args...))
-		if err := cmd.ExecuteContext(context.Background()); err != nil {
-			t.Fatalf("myappctl %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out.String(), errOut.String())
-		}
-		return out.String()
+	var out, errOut bytes.Buffer
+	cmd := newRootCmd(deps{clients: clients, stdin: strings.NewReader("")})
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetArgs(append([]string{"--endpoint-url", w.url, "--state", w.statePath}, args...))
+	err = cmd.ExecuteContext(context.Background())
+	return out.String(), errOut.String(), err
+}
+
+func (w *wireCLI) mustRun(args ...string) string {
+	w.t.Helper()
+	out, errOut, err := w.run(args...)
+	if err != nil {
+		w.t.Fatalf("myappctl %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, errOut)
 	}
-	statusOf := func() []stageStatus {
-		t.Helper()
-		var st struct{ Stages []stageStatus }
-		if err := json.Unmarshal([]byte(run("status", "--output", "json")), &st); err != nil {
-			t.Fatal(err)
-		}
-		return st.Stages
+	return out
+}
+
+func (w *wireCLI) counted() map[string]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.requests)
+}
+
+func (w *wireCLI) answered(status int) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.statuses[status]
+}
+
+func (w *wireCLI) statusOf() []stageStatus {
+	w.t.Helper()
+	var st struct{ Stages []stageStatus }
+	if err := json.Unmarshal([]byte(w.mustRun("status", "--output", "json")), &st); err != nil {
+		w.t.Fatal(err)
 	}
+	return st.Stages
+}
+
+// assertUpBuiltAll checks up's output names the app and every stage built.
+func (w *wireCLI) assertUpBuiltAll(out string, stages []string) {
+	w.t.Helper()
+	if !regexp.MustCompile(`(?m)^app: http://frontend-lb-\S+\.elb\.amazonaws\.com$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^API: http://backend-lb-\S+:8090$`).MatchString(out) {
+		w.t.Errorf("up does not say where the app is:\n%s", out)
+	}
+	for _, name := range stages {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\s+changed \d+:`).MatchString(out) {
+			w.t.Errorf("up did not build stage %s:\n%s", name, out)
+		}
+	}
+	if strings.Contains(out, "failed") {
+		w.t.Errorf("up:\n%s", out)
+	}
+}
+
+// assertNothingLeft checks every fake is empty, as after a destroy.
+func (w *wireCLI) assertNothingLeft() {
+	w.t.Helper()
+	for kind, n := range w.resourceCounts() {
+		if n != 0 {
+			w.t.Errorf("%d %s left", n, kind)
+		}
+	}
+}
+
+// resourceCounts counts every resource of every fake by kind.
+func (w *wireCLI) resourceCounts() map[string]int {
+	counts := map[string]int{}
+	v := reflect.ValueOf(w.cloud).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if f.Kind() != reflect.Pointer || f.IsNil() || !v.Type().Field(i).IsExported() {
+			continue
+		}
+		for _, method := range []string{"Count", "ComputeCount"} {
+			if m := f.MethodByName(method); m.IsValid() && m.Type().NumIn() == 0 {
+				if c, ok := m.Call(nil)[0].Interface().(map[string]int); ok {
+					for kind, n := range c {
+						counts[v.Type().Field(i).Name+" "+kind] += n
+					}
+				}
+			}
+		}
+	}
+	counts["S3 bucket"] = len(w.cloud.S3.BucketNames())
+	counts["Lambda function"] = len(w.cloud.Lambda.FunctionNames())
+	counts["IAM role"] = len(w.cloud.IAM.RoleNames())
+	return counts
+}
+
+// assertAnswered fails on any answer that was a 5xx or named an operation
+// the server does not know.
+func (w *wireCLI) assertAnswered() {
+	w.t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, f := range w.failures {
+		w.t.Errorf("unanswered request: %.400s", f)
+	}
+}
+
+// TestEndpointURLSendsRealSDKRequests runs up, status, a second up and
+// destroy through the wire (wireCLI).
+func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
+	start := time.Now()
+	w := newWireCLI(t)
+	cloud := w.cloud
 
 	// Every stage is implemented: up builds all nine.
 	var stages []string
-	for _, st := range statusOf() {
+	for _, st := range w.statusOf() {
 		if !st.Implemented {
 			t.Fatalf("stage %s is not implemented", st.Name)
 		}
 		stages = append(stages, st.Name)
 	}
-	upAll := func() string { t.Helper(); return run("up") }
-	out := upAll()
-	if !regexp.MustCompile(`(?m)^app: http://frontend-lb-\S+\.elb\.amazonaws\.com$`).MatchString(out) ||
-		!regexp.MustCompile(`(?m)^API: http://backend-lb-\S+:8090$`).MatchString(out) {
-		t.Errorf("up does not say where the app is:\n%s", out)
-	}
-	for _, name := range stages {
-		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\s+changed \d+:`).MatchString(out) {
-			t.Errorf("up did not build stage %s:\n%s", name, out)
-		}
-	}
-	if strings.Contains(out, "failed") {
-		t.Errorf("up:\n%s", out)
-	}
+	out := w.mustRun("up")
+	w.assertUpBuiltAll(out, stages)
 	if n := cloud.EC2.ComputeCount()["instance"]; n == 0 {
 		t.Errorf("no instances after up: %v", cloud.EC2.ComputeCount())
 	}
@@ -150,30 +235,18 @@ func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
 	}
 
 	// status: every resource exists and nothing drifted, as seen over HTTP.
-	before := counted()
-	for _, st := range statusOf() {
-		if !st.Implemented {
-			continue
-		}
-		if st.Status != "complete" || len(st.Drift) > 0 || st.DriftError != "" {
-			t.Errorf("stage %s: status %q, drift %s %s", st.Name, st.Status, st.Drift, st.DriftError)
-		}
-		for _, r := range st.Resources {
-			if r.Live != "exists" {
-				t.Errorf("stage %s: %s %s %s is %q", st.Name, r.Type, r.Name, r.ID, r.Live)
-			}
-		}
-	}
+	before := w.counted()
+	w.assertStatusClean()
 	for _, service := range []string{"ec2", "s3", "rds", "lambda", "iam", "elasticloadbalancing"} {
-		if counted()[service] == before[service] {
+		if w.counted()[service] == before[service] {
 			t.Errorf("status made no %s request over HTTP", service)
 		}
 	}
 
 	// A second run finds everything and changes nothing.
 	cloud.ResetCalls()
-	before = counted()
-	out = upAll()
+	before = w.counted()
+	out = w.mustRun("up")
 	for _, name := range stages {
 		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\s+up to date$`).MatchString(out) {
 			t.Errorf("second up: stage %s is not up to date:\n%s", name, out)
@@ -183,7 +256,7 @@ func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
 		t.Errorf("second up mutated: %v", m)
 	}
 	sent := 0
-	for service, n := range counted() {
+	for service, n := range w.counted() {
 		sent += n - before[service]
 	}
 	if calls := len(cloud.Calls()); calls == 0 || sent != calls {
@@ -191,53 +264,47 @@ func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
 	}
 
 	// destroy removes everything, in every fake.
-	if out := run("destroy", "--yes"); !strings.Contains(out, "stack myapp is gone") {
+	if out := w.mustRun("destroy", "--yes"); !strings.Contains(out, "stack myapp is gone") {
 		t.Errorf("destroy:\n%s", out)
 	}
-	v := reflect.ValueOf(cloud).Elem()
-	for i := range v.NumField() {
-		f := v.Field(i)
-		if f.Kind() != reflect.Pointer || f.IsNil() || !v.Type().Field(i).IsExported() {
-			continue
-		}
-		for _, method := range []string{"Count", "ComputeCount"} {
-			if m := f.MethodByName(method); m.IsValid() && m.Type().NumIn() == 0 {
-				if counts, ok := m.Call(nil)[0].Interface().(map[string]int); ok {
-					for kind, n := range counts {
-						if n != 0 {
-							t.Errorf("%d %s left in %s after destroy", n, kind, v.Type().Field(i).Name)
-						}
-					}
-				}
-			}
-		}
-	}
-	if b, fns, roles := cloud.S3.BucketNames(), cloud.Lambda.FunctionNames(), cloud.IAM.RoleNames(); len(b)+len(fns)+len(roles) != 0 {
-		t.Errorf("left after destroy: buckets %v, functions %v, roles %v", b, fns, roles)
-	}
+	w.assertNothingLeft()
 
 	// Every service was asked over HTTP, only ones the server speaks, and
 	// every request was one it knew.
-	got := counted()
+	got := w.counted()
 	for _, service := range []string{"ec2", "sts", "s3", "rds", "lambda", "iam", "elasticloadbalancing"} {
 		if got[service] == 0 {
 			t.Errorf("no %s requests over HTTP: %v", service, got)
 		}
 	}
-	served := handler.(*wire.Server).Services()
+	served := w.handler.(*wire.Server).Services()
 	for service := range got {
 		if !slices.Contains(served, service) {
 			t.Errorf("requests for service %q, which the server does not speak: %v", service, got)
 		}
 	}
-	mu.Lock()
-	for _, f := range failures {
-		t.Errorf("unanswered request: %.400s", f)
-	}
-	mu.Unlock()
+	w.assertAnswered()
 	t.Logf("requests over HTTP by service: %v", got)
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("took %v", d)
+	}
+}
+
+// assertStatusClean checks that status sees every resource and no drift.
+func (w *wireCLI) assertStatusClean() {
+	w.t.Helper()
+	for _, st := range w.statusOf() {
+		if !st.Implemented {
+			continue
+		}
+		if st.Status != "complete" || len(st.Drift) > 0 || st.DriftError != "" {
+			w.t.Errorf("stage %s: status %q, drift %s %s", st.Name, st.Status, st.Drift, st.DriftError)
+		}
+		for _, r := range st.Resources {
+			if r.Live != "exists" {
+				w.t.Errorf("stage %s: %s %s %s is %q", st.Name, r.Type, r.Name, r.ID, r.Live)
+			}
+		}
 	}
 }
 
