@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/smithy-go"
+
 	"github.com/myappctl/myappctl/internal/awsx"
 )
 
@@ -45,6 +47,8 @@ func (r *Run) create(ctx context.Context, s Spec, token string) (string, error) 
 		case found != "":
 			r.Logf("%s %s (%s) exists after a create that answered %s: adopted", s.Kind.Type, s.Name, found, shortErr(err))
 			return found, nil
+		case exists && explained(err):
+			return "", err
 		case exists:
 			return "", fmt.Errorf("%w: it exists without the tags %s=%s and %s=%s, so myappctl leaves it alone: delete or rename it, or use another --stack",
 				err, awsx.TagStack, r.Cfg.Stack, awsx.TagName, s.Name)
@@ -53,6 +57,16 @@ func (r *Run) create(ctx context.Context, s Spec, token string) (string, error) 
 		}
 		r.Logf("create %s %s: %s, and it is not there: creating it again", s.Kind.Type, s.Name, shortErr(err))
 	}
+}
+
+// explained reports an error a Create wrapped: it says what it means
+// already (a bare AWS error does not).
+func explained(err error) bool {
+	switch err.(type) {
+	case *smithy.OperationError, smithy.APIError:
+		return false
+	}
+	return true
 }
 
 // findCreated looks for the resource of s by its tags, twice (one poll
