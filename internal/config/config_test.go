@@ -184,6 +184,9 @@ func TestUnknownKeysNameTheFileAndTheClosestKey(t *testing.T) {
 			}
 		})
 	}
+	if _, err := Load(LoadOptions{File: writeFile(t, "vpc:\ncarousel: {}\n")}); err != nil {
+		t.Errorf("empty sections: %v", err)
+	}
 	file := writeFile(t, "regoin: us-east-1\nwait:\n  pol_interval: 5s\n")
 	_, err := Load(LoadOptions{File: file})
 	want := file + `: unknown key "regoin" (did you mean "region"?)` + "\n" + file + `: unknown key "wait.pol_interval" (did you mean "wait.poll_interval"?)`

@@ -16,7 +16,7 @@ func checkKeys(v *viper.Viper, file string) error {
 	known := allKeys()
 	var problems []string
 	for _, key := range v.AllKeys() {
-		if slices.Contains(known, key) {
+		if slices.Contains(known, key) || isSection(key, known) {
 			continue
 		}
 		msg := fmt.Sprintf("%s: unknown key %q", file, key)
@@ -32,6 +32,11 @@ func checkKeys(v *viper.Viper, file string) error {
 		return fmt.Errorf("%s", strings.Join(problems, "\n"))
 	}
 	return nil
+}
+
+// isSection reports a key that names a section ("vpc:" left empty).
+func isSection(key string, known []string) bool {
+	return slices.ContainsFunc(known, func(k string) bool { return strings.HasPrefix(k, key+".") })
 }
 
 // closestKey is the known key nearest to key by edit distance (a swap of
