@@ -5,7 +5,7 @@ DIST      := dist
 LINUX_ENV := GOOS=linux GOARCH=amd64 CGO_ENABLED=0
 LDFLAGS   := -s -w
 
-.PHONY: help setup build cli artifacts test lint bench run-backend run-frontend run-local clean
+.PHONY: help setup build cli artifacts test lint bench run-backend run-frontend run-local fakeaws clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ run-local: ## backend on :8080 + frontend on :8081, Ctrl-C stops both
 	$(GO) run ./backend & \
 	PORT=8081 APIURL=http://localhost:8080 $(GO) run ./frontend & \
 	echo "open http://localhost:8081"; wait
+
+fakeaws: ## serve a fake AWS account on 127.0.0.1:4566 to try the CLI without one (PACE=10: waits you can watch)
+	$(GO) run ./cmd/fakeaws -addr $${FAKEAWS_ADDR:-127.0.0.1:4566} -pace $${PACE:-1} -latency $${LATENCY:-0s}
 
 clean: ## remove build output
 	rm -rf $(BIN) $(DIST)

@@ -1,6 +1,7 @@
 // Command myapp-backend is the todo API that the EC2 backend instances run:
 // /health, /todo CRUD and the carousel list, on MySQL (DBURL set) or an
-// embedded SQLite file. Settings come from the environment; see README.md.
+// embedded SQLite file. Settings come from the environment and, on an
+// instance, from Parameter Store (SETTINGS_PATH), followed live; see README.md.
 package main
 
 import (

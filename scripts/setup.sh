@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs and starts what the full test suite needs on Debian/Ubuntu:
 # Chromium (browser test) and MariaDB (the backend's MySQL tests), then
-# makes sure the database `test` exists. Idempotent; run as root or with sudo.
+# makes sure the database `test` exists; builds versitygw (a real
+# S3-compatible server for the shared-state tests) once into a cache.
+# Idempotent; run as root or with sudo.
 set -euo pipefail
 
 SUDO=""
@@ -36,4 +38,14 @@ CREATE USER IF NOT EXISTS 'myapp_test'@'127.0.0.1' IDENTIFIED BY 'myapp_test';
 GRANT ALL PRIVILEGES ON `myapp\_test\_%`.* TO 'myapp_test'@'localhost', 'myapp_test'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON `test`.* TO 'myapp_test'@'localhost', 'myapp_test'@'127.0.0.1';
 SQL
-echo "setup: ready (Chromium: $(command -v chromium); MySQL tests: TEST_MYSQL_DSN='myapp_test:myapp_test@tcp(127.0.0.1:3306)/test')"
+# versitygw honours S3's conditional writes (If-None-Match / If-Match) and
+# keeps object versions: internal/state and cmd/myappctl test the shared
+# state against it. Built from the Go module proxy into the directory the
+# tests look in (internal/state/s3test; VERSITYGW_PATH overrides it).
+VERSITYGW_VERSION=v1.8.0
+VERSITYGW_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/myappctl/versitygw-$VERSITYGW_VERSION"
+if [ ! -x "$VERSITYGW_DIR/versitygw" ]; then
+  echo "setup: building versitygw $VERSITYGW_VERSION into $VERSITYGW_DIR (once, about a minute)"
+  (cd "$(mktemp -d)" && GOBIN="$VERSITYGW_DIR" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION")
+fi
+echo "setup: ready (Chromium: $(command -v chromium); MySQL tests: TEST_MYSQL_DSN='myapp_test:myapp_test@tcp(127.0.0.1:3306)/test'; versitygw: $VERSITYGW_DIR/versitygw)"

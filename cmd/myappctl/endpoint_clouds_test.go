@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"maps"
 	"net/http"
 	"os"
+	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -27,13 +30,13 @@ import (
 // exactly the stack a clean up builds, and destroy then leaves nothing,
 // with and without the state file.
 func TestEveryMutatingResponseLostOnce(t *testing.T) {
-	clean := newWireCLI(t)
+	clean := newCloudCLI(t)
 	clean.mustRun("up")
 	want := clean.resourceCounts()
 
 	for _, lostState := range []bool{false, true} {
 		t.Run(map[bool]string{false: "destroy with the state file", true: "destroy without it"}[lostState], func(t *testing.T) {
-			w := newWireCLI(t)
+			w := newCloudCLI(t)
 			w.cloud.LoseResponsesOnce()
 			out, errOut, err := w.run("up")
 			if err != nil {
@@ -66,7 +69,7 @@ func TestEveryMutatingResponseLostOnce(t *testing.T) {
 func TestBucketsWhoseTagsOnCreateAreIgnoredOrDenied(t *testing.T) {
 	for _, deny := range []bool{false, true} {
 		t.Run(map[bool]string{false: "ignored", true: "denied"}[deny], func(t *testing.T) {
-			w := newWireCLI(t)
+			w := newCloudCLI(t)
 			w.cloud.S3.IgnoreCreateTags, w.cloud.S3.DenyCreateTags = !deny, deny
 			w.mustRun("up")
 			for _, name := range w.cloud.S3.BucketNames() {
@@ -90,7 +93,7 @@ func TestBucketsWhoseTagsOnCreateAreIgnoredOrDenied(t *testing.T) {
 // the state file lists it, so destroy tags and removes it. Without a state
 // file, an untagged bucket with the stack's name is reported, not deleted.
 func TestDestroyAndBucketsWithoutTags(t *testing.T) {
-	w := newWireCLI(t)
+	w := newCloudCLI(t)
 	w.cloud.S3.DenyCreateTags = true
 	w.cloud.Inject("PutBucketTagging", fakeaws.Fault{Err: fakeaws.APIError("AccessDenied", "not now")})
 	if _, _, err := w.run("step", "s3-sync"); err == nil {
@@ -123,7 +126,7 @@ func TestDestroyAndBucketsWithoutTags(t *testing.T) {
 // with the message that says how to refresh them; the state file is whole,
 // and the same command resumes once they are fresh.
 func TestExpiredCredentialsMidRun(t *testing.T) {
-	w := newWireCLI(t)
+	w := newCloudCLI(t)
 	w.cloud.Delay("CreateBucket", time.Minute) // s3-sync is busy when the credentials expire under vpc
 	w.cloud.ExpireCredentialsAfter(30, "RequestExpired")
 	start := time.Now()
@@ -152,13 +155,88 @@ func TestExpiredCredentialsMidRun(t *testing.T) {
 // needs it, so never asks, and status (which shows a refresh in progress)
 // does without it.
 func TestUpWhereDescribeInstanceRefreshesIsMissing(t *testing.T) {
-	w := newWireCLI(t)
+	w := newCloudCLI(t)
 	w.cloud.Lack("DescribeInstanceRefreshes")
 	w.mustRun("up")
 	if n := w.answered(http.StatusNotImplemented); n != 0 || w.cloud.CountCalls("DescribeInstanceRefreshes") != 0 {
 		t.Errorf("up asked for refreshes %d times (%d answered 501)", w.cloud.CountCalls("DescribeInstanceRefreshes"), n)
 	}
 	w.assertStatusClean()
+}
+
+// cloudCLI is a wireBed with one state file: each test is a stack.
+type cloudCLI struct {
+	*wireBed
+	statePath string
+}
+
+func newCloudCLI(t *testing.T) *cloudCLI {
+	return &cloudCLI{wireBed: newWireBed(t, newServingCloud()), statePath: filepath.Join(t.TempDir(), "myapp.json")}
+}
+
+// run runs one command as the user would type it (after --endpoint-url and --state).
+func (w *cloudCLI) run(args ...string) (stdout, stderr string, err error) {
+	return w.exec("", append([]string{"--state", w.statePath}, args...)...)
+}
+
+func (w *cloudCLI) mustRun(args ...string) string {
+	w.t.Helper()
+	return w.wireBed.mustRun(append([]string{"--state", w.statePath}, args...)...)
+}
+
+// assertStatusClean checks that status sees every resource and no drift.
+func (w *cloudCLI) assertStatusClean() {
+	w.t.Helper()
+	var st struct{ Stages []stageStatus }
+	if err := json.Unmarshal([]byte(w.mustRun("status", "--output", "json")), &st); err != nil {
+		w.t.Fatal(err)
+	}
+	for _, s := range st.Stages {
+		if s.Status != "complete" || len(s.Drift) > 0 || s.DriftError != "" {
+			w.t.Errorf("stage %s: status %q, drift %s %s", s.Name, s.Status, s.Drift, s.DriftError)
+		}
+		for _, r := range s.Resources {
+			if r.Live != "exists" {
+				w.t.Errorf("stage %s: %s %s %s is %q", s.Name, r.Type, r.Name, r.ID, r.Live)
+			}
+		}
+	}
+}
+
+// resourceCounts counts every resource of every fake by kind.
+func (w *cloudCLI) resourceCounts() map[string]int {
+	counts := map[string]int{}
+	v := reflect.ValueOf(w.cloud).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if f.Kind() != reflect.Pointer || f.IsNil() || !v.Type().Field(i).IsExported() {
+			continue
+		}
+		for _, method := range []string{"Count", "ComputeCount"} {
+			if m := f.MethodByName(method); m.IsValid() && m.Type().NumIn() == 0 {
+				if c, ok := m.Call(nil)[0].Interface().(map[string]int); ok {
+					for kind, n := range c {
+						counts[v.Type().Field(i).Name+" "+kind] += n
+					}
+				}
+			}
+		}
+	}
+	c := w.cloud
+	counts["S3 bucket"], counts["Lambda function"] = len(c.S3.BucketNames()), len(c.Lambda.FunctionNames())
+	counts["IAM role"], counts["IAM instance profile"] = len(c.IAM.RoleNames()), len(c.IAM.InstanceProfileNames())
+	counts["SSM parameter"] = len(c.SSM.ParameterNames())
+	return counts
+}
+
+// assertNothingLeft checks every fake is empty, as after a destroy.
+func (w *cloudCLI) assertNothingLeft() {
+	w.t.Helper()
+	for kind, n := range w.resourceCounts() {
+		if n != 0 {
+			w.t.Errorf("%d %s left", n, kind)
+		}
+	}
 }
 
 func must(t *testing.T, err error) {

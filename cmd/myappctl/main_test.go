@@ -48,11 +48,16 @@ func (c *cli) run(args ...string) (stdout, stderr string, err error) {
 		stdin:       strings.NewReader(c.stdin),
 		interactive: c.tty,
 	}
+	return execute(d, append([]string{"--state", c.state}, args...))
+}
+
+// execute runs the command tree once with deps and returns what it printed.
+func execute(d deps, args []string) (stdout, stderr string, err error) {
 	var out, errOut bytes.Buffer
 	cmd := newRootCmd(d)
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
-	cmd.SetArgs(append([]string{"--state", c.state}, args...))
+	cmd.SetArgs(args)
 	err = cmd.ExecuteContext(context.Background())
 	return out.String(), errOut.String(), err
 }
@@ -181,11 +186,11 @@ func TestStepRefusesWhenADependencyHasNotRun(t *testing.T) {
 
 func TestLockRefusesAConcurrentRun(t *testing.T) {
 	c := newCLI(t)
-	lock, err := state.Acquire(c.state, "myappctl up")
+	lock, err := state.Acquire(context.Background(), state.NewFileStore(c.state), state.LockOptions{Command: "myappctl up"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lock.Release()
+	defer lock.Release(context.Background())
 	_, _, err = c.run("up")
 	if err == nil || !strings.Contains(err.Error(), "another myappctl run holds the lock") {
 		t.Errorf("err = %v", err)
@@ -221,9 +226,9 @@ func TestDestroyAsksFirst(t *testing.T) {
 }
 
 func TestEveryCommandHasHelpWithExample(t *testing.T) {
-	for _, name := range []string{"up", "step", "plan", "status", "destroy"} {
+	for _, name := range []string{"up", "step", "plan", "status", "destroy", "unlock", "state init"} {
 		c := newCLI(t)
-		out := c.mustRun(name, "--help")
+		out := c.mustRun(append(strings.Fields(name), "--help")...)
 		if !strings.Contains(out, "Examples:") || !strings.Contains(out, "myappctl "+name) {
 			t.Errorf("%s --help lacks an example:\n%s", name, out)
 		}

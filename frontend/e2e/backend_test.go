@@ -65,15 +65,17 @@ func startBackend(t *testing.T) *backend {
 	return b
 }
 
-// backendEnv is this process's environment without database or carousel
-// settings, so the backend uses SQLite and its bundled images.
+// backendEnv is this process's environment without database, carousel,
+// Parameter Store or report settings, so the backend uses SQLite and its
+// bundled images.
 func backendEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		upper := strings.ToUpper(name)
 		if strings.HasPrefix(upper, "DB") || strings.Contains(upper, "CARROUSEL") || strings.Contains(upper, "CAROUSEL") ||
-			upper == "PORT" || upper == "SQLITE_PATH" || upper == "CORS_ORIGIN" || strings.HasPrefix(upper, "AWS_") {
+			upper == "PORT" || upper == "SQLITE_PATH" || upper == "CORS_ORIGIN" || strings.HasPrefix(upper, "AWS_") ||
+			strings.HasPrefix(upper, "SETTINGS_") || strings.HasPrefix(upper, "REPORT_") {
 			continue
 		}
 		env = append(env, kv)

@@ -31,7 +31,14 @@ func CheckOutput(format string) error {
 // Up runs every stage (or those up to opts.To), prints what changed and,
 // once the load balancers exist, where the app is.
 func Up(ctx context.Context, s *Session, opts steps.UpOptions, format string, out io.Writer) error {
+	live := s.watch(ctx, "up", upStages(s.Runner.Stages, opts.To), false)
 	results, err := s.Runner.Up(ctx, opts)
+	if live.end(out) {
+		if err == nil {
+			printURLs(out, s)
+		}
+		return live.result(ctx, "up", err)
+	}
 	if perr := printResults(out, format, results, "up"); perr != nil {
 		return perr
 	}
@@ -55,7 +62,14 @@ func printURLs(out io.Writer, s *Session) {
 
 // Step runs one stage and prints what changed.
 func Step(ctx context.Context, s *Session, stage string, format string, out io.Writer) error {
+	var live *liveRun
+	if st, lerr := s.Runner.Stages.Lookup(stage); lerr == nil {
+		live = s.watch(ctx, "step", steps.Registry{st}, false)
+	}
 	res, err := s.Runner.Step(ctx, stage)
+	if live.end(out) {
+		return live.result(ctx, "step", err)
+	}
 	if res.Stage == "" {
 		return err
 	}
@@ -219,7 +233,12 @@ func Destroy(ctx context.Context, s *Session, o DestroyOptions, format string, o
 			return errors.New("destroy cancelled: the answer did not match the stack name; nothing was deleted")
 		}
 	}
+	live := s.watch(ctx, "destroy", reversed(s.Runner.Stages), true)
 	rep, err := s.Runner.Destroy(ctx)
+	if live.end(out) {
+		printLeftovers(out, s, rep, err)
+		return live.result(ctx, "destroy", err)
+	}
 	if format == OutputJSON {
 		if jerr := writeJSON(out, rep); jerr != nil {
 			return jerr
@@ -230,6 +249,13 @@ func Destroy(ctx context.Context, s *Session, o DestroyOptions, format string, o
 	for _, d := range rep.Deleted {
 		fmt.Fprintf(out, "  - %s\n", d)
 	}
+	printLeftovers(out, s, rep, err)
+	return err
+}
+
+// printLeftovers lists what destroy could not delete, or says the stack is
+// gone.
+func printLeftovers(out io.Writer, s *Session, rep steps.DestroyReport, err error) {
 	if len(rep.Leftovers) > 0 {
 		fmt.Fprintf(out, "could not delete %d resource(s):\n", len(rep.Leftovers))
 		for _, l := range rep.Leftovers {
@@ -238,7 +264,6 @@ func Destroy(ctx context.Context, s *Session, o DestroyOptions, format string, o
 	} else if err == nil {
 		fmt.Fprintf(out, "stack %s is gone\n", s.Cfg.Stack)
 	}
-	return err
 }
 
 func writeJSON(out io.Writer, v any) error {

@@ -213,9 +213,9 @@ func TestPasswordNeverPrintedOverTheWholeStack(t *testing.T) {
 
 	encoded := base64.StdEncoding.EncodeToString([]byte(pw))
 	for name, text := range map[string]string{"output": c.out.String(), "progress log": c.log.String()} {
-		for _, secret := range []string{pw, encoded, "DBPASSWORD"} {
+		for _, secret := range []string{pw, encoded, "DBPASSWORD="} {
 			if strings.Contains(text, secret) {
-				t.Errorf("the %s shows %s", name, map[string]string{pw: "the password", encoded: "the password in base64", "DBPASSWORD": "user data"}[secret])
+				t.Errorf("the %s shows %s", name, map[string]string{pw: "the password", encoded: "the password in base64", "DBPASSWORD=": "a settings line"}[secret])
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -145,6 +146,29 @@ func TestErrorHelpers(t *testing.T) {
 	}
 }
 
+func TestIsInstanceProfileNotVisible(t *testing.T) {
+	for _, c := range []struct {
+		code, msg string
+		want      bool
+	}{
+		{"InvalidParameterValue", "Value (myapp-frontend) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name", true},
+		{"InvalidParameterValue", "Value (arn:aws:iam::1:instance-profile/p) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile ARN", true},
+		{"ValidationError", "You must use a valid fully-formed launch template. Value (p) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name", true},
+		{"InvalidParameterValue", "Value (x) for parameter userData is invalid.", false},
+		{"ValidationError", "You must use a valid fully-formed launch template. Value () for parameter groupId is invalid.", false},
+		{"InvalidParameterCombination", "The parameter 'iamInstanceProfile.name' may not be used in combination with 'iamInstanceProfile.arn'", false},
+		{"AccessDenied", "not authorized to perform: iam:PassRole on iamInstanceProfile.name", false},
+	} {
+		err := fmt.Errorf("stage security: %w", &smithy.GenericAPIError{Code: c.code, Message: c.msg})
+		if got := IsInstanceProfileNotVisible(err); got != c.want {
+			t.Errorf("%s %q: %v, want %v", c.code, c.msg, got, c.want)
+		}
+	}
+	if IsInstanceProfileNotVisible(errors.New("parameter iamInstanceProfile.name is invalid")) {
+		t.Error("a plain error matched")
+	}
+}
+
 func TestPollProgressAndTimeout(t *testing.T) {
 	var lines []string
 	logf := func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }
@@ -181,5 +205,85 @@ func TestTags(t *testing.T) {
 	back := EC2TagMap(spec[0].Tags)
 	if !back.OwnedBy("dev") || back.OwnedBy("myapp") {
 		t.Errorf("ownership of %v", back)
+	}
+	// The order is stable, so two listings of one resource compare equal.
+	extra := Tags{"b": "2", TagStep: "s", "a": "1", TagName: "n", "c": "3"}
+	for range 5 {
+		var keys []string
+		for _, tag := range extra.SSM() {
+			keys = append(keys, *tag.Key)
+		}
+		if got := strings.Join(keys, ","); got != "Name,myappctl:step,a,b,c" {
+			t.Fatalf("order = %s", got)
+		}
+	}
+}
+
+type recordingObserver struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func (o *recordingObserver) Observe(ev Event) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.events = append(o.events, ev)
+}
+
+// TestWaitsReportToTheContextsObserver: with an Observer in the context,
+// waits report what they wait on, each status and their end to it, and
+// print nothing through Log.
+func TestWaitsReportToTheContextsObserver(t *testing.T) {
+	obs := &recordingObserver{}
+	ctx := WithObserver(context.Background(), obs)
+	printed := 0
+	logf := func(string, ...any) { printed++ }
+	n := 0
+	err := Poll(ctx, WaitSpec{What: "DB instance database-1 to become available", Interval: time.Millisecond, Timeout: time.Second, Log: logf},
+		func(context.Context) (bool, string, error) {
+			n++
+			return n == 4, map[bool]string{true: "creating", false: "backing-up"}[n < 3], nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = WaitWithProgress(ctx, WaitSpec{What: "instance(s) i-1 to terminate", Interval: time.Millisecond, Timeout: time.Second, Log: logf},
+		func(context.Context, time.Duration) error { return errors.New("waiter failed") })
+	if err == nil {
+		t.Fatal("waiter error lost")
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	err = Poll(canceled, WaitSpec{What: "targets to be healthy", Interval: time.Millisecond, Timeout: time.Second, Log: logf},
+		func(context.Context) (bool, string, error) { return false, "0/2 healthy", nil })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled poll: %v", err)
+	}
+	if printed != 0 {
+		t.Errorf("%d lines printed through Log", printed)
+	}
+	type seen struct {
+		kind   EventKind
+		what   string
+		status string
+		failed bool
+	}
+	var got []seen
+	for _, ev := range obs.events {
+		if ev.Since.IsZero() {
+			t.Errorf("event without start: %+v", ev)
+		}
+		got = append(got, seen{ev.Kind, strings.Fields(ev.What)[0], ev.Status, ev.Err != nil})
+	}
+	want := []seen{
+		{EventWaiting, "DB", "creating", false}, {EventWaiting, "DB", "backing-up", false}, {EventWaitDone, "DB", "backing-up", false},
+		{EventWaiting, "instance(s)", "", false}, {EventWaitDone, "instance(s)", "", true},
+		{EventWaiting, "targets", "0/2 healthy", false}, {EventWaitDone, "targets", "0/2 healthy", true},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("events:\n got %+v\nwant %+v", got, want)
+	}
+	if l := obs.events[0].Line; l != "waiting for DB instance database-1 to become available: creating (0s)" {
+		t.Errorf("line of the first event = %q", l)
 	}
 }

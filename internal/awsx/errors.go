@@ -190,3 +190,26 @@ func (e *ExpiredCredentialsError) Error() string {
 }
 
 func (e *ExpiredCredentialsError) Unwrap() error { return e.Err }
+
+// IsInstanceProfileNotVisible reports EC2's and Auto Scaling's refusal of
+// an instance profile they cannot see: RunInstances' InvalidParameterValue
+// and Auto Scaling's ValidationError ("You must use a valid fully-formed
+// launch template", from a group or its launches) for the parameter
+// iamInstanceProfile.name or iamInstanceProfile.arn. AWS gives it for
+// several seconds after CreateInstanceProfile and AddRoleToInstanceProfile,
+// while IAM propagates the profile to EC2, and forever when the profile
+// does not exist: retry it for a bounded time only.
+//
+// The code alone cannot tell: both codes cover any invalid parameter (user
+// data, an AMI, a group id). The parameter the message names is what
+// identifies the profile, and it is an API member name (as in
+// "Value (x) for parameter iamInstanceProfile.name is invalid"), so it is
+// matched rather than the sentence around it.
+func IsInstanceProfileNotVisible(err error) bool {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || !HasCode(err, "InvalidParameterValue", "ValidationError") {
+		return false
+	}
+	msg := apiErr.ErrorMessage()
+	return strings.Contains(msg, "parameter iamInstanceProfile.name ") || strings.Contains(msg, "parameter iamInstanceProfile.arn ")
+}

@@ -1,8 +1,12 @@
 package awsx
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // Tag keys every resource carries.
@@ -10,6 +14,10 @@ const (
 	TagName  = "Name"
 	TagStack = "myappctl:stack"
 	TagStep  = "myappctl:step"
+	// TagRole says what a resource that belongs to no stack is for: the
+	// shared state bucket carries myappctl:role=state and no stack tag, so
+	// no destroy ever deletes it.
+	TagRole = "myappctl:role"
 )
 
 // Tags is a resource's tag set.
@@ -20,7 +28,8 @@ func StackTags(stack, step, name string) Tags {
 	return Tags{TagName: name, TagStack: stack, TagStep: step}
 }
 
-// EC2 converts to EC2 tags, in a stable order.
+// EC2 converts to EC2 tags, in a stable order: Name, stack, step, then the
+// others by key.
 func (t Tags) EC2() []ec2types.Tag {
 	out := make([]ec2types.Tag, 0, len(t))
 	for _, k := range []string{TagName, TagStack, TagStep} {
@@ -28,10 +37,19 @@ func (t Tags) EC2() []ec2types.Tag {
 			out = append(out, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
 		}
 	}
-	for k, v := range t {
+	for _, k := range slices.Sorted(maps.Keys(t)) {
 		if k != TagName && k != TagStack && k != TagStep {
-			out = append(out, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
+			out = append(out, ec2types.Tag{Key: aws.String(k), Value: aws.String(t[k])})
 		}
+	}
+	return out
+}
+
+// S3 converts to S3 tags, in the same stable order.
+func (t Tags) S3() []s3types.Tag {
+	out := make([]s3types.Tag, 0, len(t))
+	for _, et := range t.EC2() {
+		out = append(out, s3types.Tag{Key: et.Key, Value: et.Value})
 	}
 	return out
 }

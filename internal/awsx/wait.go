@@ -30,8 +30,9 @@ type CheckFunc func(ctx context.Context) (done bool, status string, err error)
 
 // Poll calls check every Interval until it reports done, fails, or the
 // timeout passes. It prints a progress line when the status changes and
-// every ProgressEvery otherwise, with the time waited so far.
-func Poll(ctx context.Context, spec WaitSpec, check CheckFunc) error {
+// every ProgressEvery otherwise, with the time waited so far (or reports
+// them to the context's Observer, see WithObserver).
+func Poll(ctx context.Context, spec WaitSpec, check CheckFunc) (err error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, spec.Timeout)
 	defer cancel()
@@ -40,6 +41,11 @@ func Poll(ctx context.Context, spec WaitSpec, check CheckFunc) error {
 		every = 15 * time.Second
 	}
 	lastStatus, lastPrint := "", time.Time{}
+	defer func() {
+		if err != nil && !lastPrint.IsZero() {
+			spec.report(ctx, Event{Kind: EventWaitDone, Status: lastStatus, Since: start, Err: err}, "")
+		}
+	}()
 	ticker := time.NewTicker(spec.Interval)
 	defer ticker.Stop()
 	for {
@@ -49,7 +55,7 @@ func Poll(ctx context.Context, spec WaitSpec, check CheckFunc) error {
 		}
 		if done {
 			if !lastPrint.IsZero() {
-				spec.log("done waiting for %s (%s)", spec.What, since(start))
+				spec.report(ctx, Event{Kind: EventWaitDone, Status: lastStatus, Since: start}, "done waiting for %s (%s)", spec.What, since(start))
 			}
 			return nil
 		}
@@ -58,7 +64,7 @@ func Poll(ctx context.Context, spec WaitSpec, check CheckFunc) error {
 			lastStatus = status
 		}
 		if changed || lastPrint.IsZero() || time.Since(lastPrint) >= every {
-			spec.log("waiting for %s: %s (%s)", spec.What, orDash(lastStatus), since(start))
+			spec.report(ctx, Event{Kind: EventWaiting, Status: lastStatus, Since: start}, "waiting for %s: %s (%s)", spec.What, orDash(lastStatus), since(start))
 			lastPrint = time.Now()
 		}
 		select {
@@ -70,13 +76,16 @@ func Poll(ctx context.Context, spec WaitSpec, check CheckFunc) error {
 }
 
 // WaitWithProgress runs an SDK waiter (which blocks) and prints a progress
-// line every ProgressEvery meanwhile, so long waits are never silent.
-func WaitWithProgress(ctx context.Context, spec WaitSpec, wait func(ctx context.Context, maxWait time.Duration) error) error {
+// line every ProgressEvery meanwhile, so long waits are never silent (or
+// reports the wait to the context's Observer, see WithObserver).
+func WaitWithProgress(ctx context.Context, spec WaitSpec, wait func(ctx context.Context, maxWait time.Duration) error) (err error) {
 	start := time.Now()
 	every := spec.ProgressEvery
 	if every == 0 {
 		every = 15 * time.Second
 	}
+	spec.report(ctx, Event{Kind: EventWaiting, Since: start}, "")
+	defer func() { spec.report(ctx, Event{Kind: EventWaitDone, Since: start, Err: err}, "") }()
 	done := make(chan error, 1)
 	go func() { done <- wait(ctx, spec.Timeout) }()
 	ticker := time.NewTicker(every)
@@ -92,7 +101,7 @@ func WaitWithProgress(ctx context.Context, spec WaitSpec, wait func(ctx context.
 			}
 			return nil
 		case <-ticker.C:
-			spec.log("still waiting for %s (%s)", spec.What, since(start))
+			spec.report(ctx, Event{Kind: EventWaiting, Since: start}, "still waiting for %s (%s)", spec.What, since(start))
 		}
 	}
 }
@@ -109,8 +118,18 @@ func (s WaitSpec) timeoutError(parent context.Context, start time.Time, last str
 	return fmt.Errorf("waiting for %s: %w after %s (last status: %s)%s", s.What, ErrWaitTimeout, since(start), orDash(last), hint)
 }
 
-func (s WaitSpec) log(format string, args ...any) {
-	if s.Log != nil {
+// report tells the context's Observer about the wait (with the progress
+// line, if any, in the event) or, without one, prints the line through Log.
+func (s WaitSpec) report(ctx context.Context, ev Event, format string, args ...any) {
+	if o := observerFrom(ctx); o != nil {
+		ev.What = s.What
+		if format != "" {
+			ev.Line = fmt.Sprintf(format, args...)
+		}
+		o.Observe(ev)
+		return
+	}
+	if format != "" && s.Log != nil {
 		s.Log(format, args...)
 	}
 }

@@ -27,12 +27,25 @@ type Config struct {
 	// ArtifactsDir holds the linux/amd64 binaries `make build` produces
 	// (myapp-frontend, myapp-backend), which stages upload for the instances.
 	ArtifactsDir string `mapstructure:"artifacts_dir"`
+	// InstanceProfiles optionally names existing instance profiles (a name
+	// such as a lab's LabInstanceProfile, or an ARN) per tier; the tool then
+	// creates no IAM role or profile for that tier.
+	InstanceProfiles InstanceProfiles `mapstructure:"instance_profiles"`
+	// SettingsRefresh is how often the services re-read their settings
+	// from Parameter Store (a relink reaches them within this time).
+	SettingsRefresh time.Duration `mapstructure:"settings_refresh"`
 
 	VPC         VPC         `mapstructure:"vpc"`
 	Database    Database    `mapstructure:"database"`
 	Autoscaling Autoscaling `mapstructure:"autoscaling"`
 	Carousel    Carousel    `mapstructure:"carousel"`
 	Wait        Wait        `mapstructure:"wait"`
+}
+
+// InstanceProfiles are existing instance profiles for the tiers' instances.
+type InstanceProfiles struct {
+	Frontend string `mapstructure:"frontend"`
+	Backend  string `mapstructure:"backend"`
 }
 
 // VPC is stage 1's network layout.
@@ -84,15 +97,20 @@ type Wait struct {
 	DatabaseTimeout time.Duration `mapstructure:"database_timeout"`
 	// DestroyTimeout bounds the whole destroy, including DependencyViolation retries.
 	DestroyTimeout time.Duration `mapstructure:"destroy_timeout"`
+	// Reports makes stages wait until instances report what they run
+	// (false for emulators, which run no user data: a running instance
+	// then counts as ready).
+	Reports bool `mapstructure:"reports"`
 }
 
 // Defaults returns the documented setup.
 func Defaults() Config {
 	return Config{
-		Stack:        DefaultStack,
-		Region:       "us-east-1",
-		InstanceType: "t2.micro",
-		ArtifactsDir: "dist/linux-amd64",
+		Stack:           DefaultStack,
+		Region:          "us-east-1",
+		InstanceType:    "t2.micro",
+		ArtifactsDir:    "dist/linux-amd64",
+		SettingsRefresh: 5 * time.Second,
 		VPC: VPC{
 			Name:               "MyApp-VPC",
 			CIDR:               "10.0.0.0/16",
@@ -115,6 +133,7 @@ func Defaults() Config {
 			Timeout:         15 * time.Minute,
 			DatabaseTimeout: 40 * time.Minute,
 			DestroyTimeout:  30 * time.Minute,
+			Reports:         true,
 		},
 	}
 }

@@ -61,6 +61,9 @@ func TestValidateNamesTheBadKey(t *testing.T) {
 		{"asg min max", func(c *Config) { c.Autoscaling.Min = 6 }, "autoscaling:"},
 		{"bucket", func(c *Config) { c.Carousel.Bucket = "Carrousel_For_Todo" }, "carousel.bucket:"},
 		{"role arn", func(c *Config) { c.Carousel.LambdaRoleARN = "role/LabRole" }, "carousel.lambda_role_arn:"},
+		{"instance profile", func(c *Config) { c.InstanceProfiles.Backend = "role/LabRole" }, "instance_profiles.backend:"},
+		{"instance profile arn", func(c *Config) { c.InstanceProfiles.Frontend = "arn:aws:iam::123:instance-profile/x" }, "instance_profiles.frontend:"},
+		{"settings refresh", func(c *Config) { c.SettingsRefresh = 100 * time.Millisecond }, "settings_refresh:"},
 		{"poll interval", func(c *Config) { c.Wait.PollInterval = 0 }, "wait.poll_interval:"},
 		{"negative timeout", func(c *Config) { c.Wait.Timeout = -time.Second }, "wait.timeout:"},
 	}

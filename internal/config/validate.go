@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/myappctl/myappctl/internal/state"
 )
 
 var (
@@ -21,7 +23,10 @@ var (
 	dbNamePattern   = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]{0,63}$`)
 	roleARNPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
 	roleNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
-	functionPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+	// An instance profile: a name (128 characters at most) or its ARN.
+	profileARNPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:instance-profile/[\w+=,.@/-]+$`)
+	profileNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
+	functionPattern    = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 )
 
 // ValidationError lists every invalid key at once, so one run shows them all.
@@ -43,6 +48,7 @@ func (c *Config) Validate() error {
 	c.validateIdentity(&ch)
 	c.validateNetwork(&ch)
 	c.validateCompute(&ch)
+	c.validateInstanceIdentity(&ch)
 	c.validateDatabase(&ch)
 	c.validateAutoscaling(&ch)
 	c.validateCarousel(&ch)
@@ -65,6 +71,11 @@ func (c *Config) validateIdentity(ch *checker) {
 	if c.EndpointURL != "" {
 		if err := checkURL(c.EndpointURL); err != nil {
 			ch.add("endpoint_url", "%v", err)
+		}
+	}
+	if state.IsS3URL(c.StateFile) {
+		if _, err := state.ParseS3URL(c.StateFile); err != nil {
+			ch.add("state_file", "%v", err)
 		}
 	}
 }
@@ -205,6 +216,21 @@ func (c *Config) validateCarousel(ch *checker) {
 	}
 	if k.LambdaRoleARN != "" && !roleARNPattern.MatchString(k.LambdaRoleARN) && !roleNamePattern.MatchString(k.LambdaRoleARN) {
 		ch.add("carousel.lambda_role_arn", "%q is neither an IAM role ARN like arn:aws:iam::123456789012:role/LabRole nor a role name like LabRole", k.LambdaRoleARN)
+	}
+}
+
+// validateInstanceIdentity checks the configured instance profiles and how
+// often the services re-read their settings.
+func (c *Config) validateInstanceIdentity(ch *checker) {
+	for _, p := range []struct{ key, v string }{
+		{"instance_profiles.frontend", c.InstanceProfiles.Frontend}, {"instance_profiles.backend", c.InstanceProfiles.Backend},
+	} {
+		if p.v != "" && !profileARNPattern.MatchString(p.v) && !profileNamePattern.MatchString(p.v) {
+			ch.add(p.key, "%q is neither an instance profile name like LabInstanceProfile nor an ARN like arn:aws:iam::123456789012:instance-profile/LabInstanceProfile", p.v)
+		}
+	}
+	if c.SettingsRefresh < time.Second || c.SettingsRefresh > 10*time.Minute {
+		ch.add("settings_refresh", "%v must lie between 1s and 10m (how often the services re-read their settings)", c.SettingsRefresh)
 	}
 }
 

@@ -1,16 +1,15 @@
-// Package state is the local record of what a stack has built: per stage its
-// status, outputs, secrets and every resource id, in one JSON file per stack,
-// written atomically with mode 0600.
+// Package state is the record of what a stack has built: per stage its
+// status, outputs, secrets and every resource id, in one JSON document per
+// stack, kept in a local file (written atomically, mode 0600) or an S3
+// object (written with S3's conditional writes), with a lock beside it.
 package state
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -58,38 +57,62 @@ type File struct {
 	CreatedAt     time.Time         `json:"createdAt"`
 	UpdatedAt     time.Time         `json:"updatedAt"`
 	Stages        map[string]*Stage `json:"stages"`
+	// MovedTo marks a local file left by `myappctl state init` as a pointer
+	// to where the state lives now (s3://bucket/key).
+	MovedTo string `json:"movedTo,omitempty"`
 }
 
-// State is a loaded state file, safe for concurrent use by stages that run in parallel.
+// State is a loaded state, safe for concurrent use by stages that run in
+// parallel. Every change is saved at once to its store, conditionally on the
+// version this run read or last wrote.
 type State struct {
-	mu   sync.Mutex
-	path string
-	f    File
-	now  func() time.Time
+	mu      sync.Mutex
+	store   Store
+	version string
+	f       File
+	now     func() time.Time
+	// conflict stops every later save once one found the state changed by
+	// someone else: nothing is overwritten.
+	conflict error
 }
 
-// Load reads the state file at path, or starts an empty one when it does not
-// exist. A corrupt file, one from a newer myappctl, or one that belongs to a
-// different stack or region is refused and left untouched.
+// saveTimeout bounds one save. Saves do not use the run's context: a Ctrl-C
+// must not lose the ids recorded so far.
+const saveTimeout = 2 * time.Minute
+
+// Load reads the local state file at path (see Open).
 func Load(path, stack, region string) (*State, error) {
-	s := &State{path: path, now: time.Now}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	return Open(context.Background(), NewFileStore(path), stack, region)
+}
+
+// Open reads the state from its store, or starts an empty one when there
+// is none. A corrupt document, one from a newer myappctl, one that
+// belongs to a different stack or region, or one that says the state moved
+// elsewhere is refused and left untouched.
+func Open(ctx context.Context, store Store, stack, region string) (*State, error) {
+	s := &State{store: store, now: time.Now}
+	where := store.Location(StateDoc)
+	data, version, err := store.Load(ctx, StateDoc)
+	if err != nil {
+		return nil, err
+	}
+	if data == nil {
 		t := s.now().UTC()
 		s.f = File{SchemaVersion: SchemaVersion, Stack: stack, Region: region, CreatedAt: t, UpdatedAt: t, Stages: map[string]*Stage{}}
 		return s, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read state file %s: %w", path, err)
-	}
+	s.version = version
 	if err := decode(data, &s.f); err != nil {
-		return nil, fmt.Errorf("state file %s is corrupt: %v; it was left untouched: restore it from a backup or move it away (destroy still finds resources by their tags)", path, err)
+		return nil, fmt.Errorf("state file %s is corrupt or not a myappctl state: %v; it was left untouched: restore it from a backup or move it away (destroy still finds resources by their tags)", where, err)
 	}
 	if s.f.SchemaVersion > SchemaVersion {
-		return nil, fmt.Errorf("state file %s has schema version %d, newer than this myappctl understands (%d): upgrade myappctl", path, s.f.SchemaVersion, SchemaVersion)
+		return nil, fmt.Errorf("state file %s has schema version %d, newer than this myappctl understands (%d): upgrade myappctl", where, s.f.SchemaVersion, SchemaVersion)
+	}
+	if s.f.MovedTo != "" {
+		return nil, &MovedError{From: where, To: s.f.MovedTo}
 	}
 	if s.f.Stack != stack || s.f.Region != region {
-		return nil, fmt.Errorf("state file %s belongs to stack %q in %s, not stack %q in %s: pass --stack/--region to match it, or --state to use another file", path, s.f.Stack, s.f.Region, stack, region)
+		return nil, fmt.Errorf("state file %s belongs to stack %q in %s, not stack %q in %s: pass --stack/--region to match it, or --state to use another file", where, s.f.Stack, s.f.Region, stack, region)
 	}
 	if s.f.Stages == nil {
 		s.f.Stages = map[string]*Stage{}
@@ -109,11 +132,10 @@ func decode(data []byte, f *File) error {
 	return nil
 }
 
-// Path is the file this state is saved to.
-func (s *State) Path() string { return s.path }
+// Path is where this state is kept: a file path or s3://bucket/key.
+func (s *State) Path() string { return s.store.Location(StateDoc) }
 
-// Save writes the state atomically: a temp file (0600) in the same
-// directory, synced, then renamed over the old one.
+// Save writes the whole state to its store.
 func (s *State) Save() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -121,43 +143,56 @@ func (s *State) Save() error {
 }
 
 func (s *State) saveLocked() error {
+	if s.conflict != nil {
+		return s.conflict
+	}
 	s.f.UpdatedAt = s.now().UTC()
 	data, err := json.MarshalIndent(&s.f, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeAtomic(s.path, append(data, '\n'))
+	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+	defer cancel()
+	version, err := s.store.Save(ctx, StateDoc, append(data, '\n'), s.version)
+	if errors.Is(err, ErrConflict) {
+		s.conflict = &StateConflictError{Location: s.Path(), Cause: err}
+		return s.conflict
+	}
+	if err != nil {
+		return err
+	}
+	s.version = version
+	return nil
 }
 
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create state directory: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write state file: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write state file: %w", err)
-	}
-	return nil
+// StateConflictError stops a run whose save found the state changed by
+// someone else: it never overwrites what it did not read.
+type StateConflictError struct {
+	Location string
+	Cause    error
+}
+
+func (e *StateConflictError) Error() string {
+	return fmt.Sprintf("state %s was changed by someone else since this run read it (%v): this run stopped without overwriting it; "+
+		"nobody should change a stack's state while a run holds its lock (was `myappctl unlock` used?): check with `myappctl status`, then run the command again", e.Location, e.Cause)
+}
+
+func (e *StateConflictError) Unwrap() error { return e.Cause }
+
+// Conflict is the error that stopped this state's saves, if any.
+func (s *State) Conflict() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conflict
+}
+
+// MovedError is a local state file that `myappctl state init` replaced
+// with a pointer to the state's new location.
+type MovedError struct{ From, To string }
+
+func (e *MovedError) Error() string {
+	return fmt.Sprintf("the state of this stack moved from %s to %s (`myappctl state init`): use it with --state %s, or state_file: %s in the configuration file, or MYAPP_STATE_FILE=%s",
+		e.From, e.To, e.To, e.To, e.To)
 }
 
 // stage returns the record of a stage, creating it; callers hold mu.
@@ -337,4 +372,25 @@ func cloneMap(m map[string]string) map[string]string {
 		c[k] = v
 	}
 	return c
+}
+
+// Document is the state as its store keeps it (indented JSON).
+func (s *State) Document() ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	data, err := json.MarshalIndent(&s.f, "", "  ")
+	return append(data, '\n'), err
+}
+
+// MarkMoved replaces a state document (read at version) with a pointer to
+// its new location, which Open then refuses with a MovedError naming it.
+func MarkMoved(ctx context.Context, store Store, stack, region, to, version string) error {
+	t := time.Now().UTC()
+	data, err := json.MarshalIndent(&File{SchemaVersion: SchemaVersion, Stack: stack, Region: region, CreatedAt: t, UpdatedAt: t,
+		Stages: map[string]*Stage{}, MovedTo: to}, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = store.Save(ctx, StateDoc, append(data, '\n'), version)
+	return err
 }

@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -21,9 +20,10 @@ import (
 )
 
 // The app binaries reach the instances through a private bucket of the
-// stack: objects keyed by content hash, uploaded once, fetched by the user
-// data through presigned URLs that expire after presignTTL.
-const presignTTL = time.Hour
+// stack: objects keyed by content hash (releases/<tier>/<sha256>), uploaded
+// once, fetched by the bootstrap script with the instance's own role, which
+// may read only its tier's releases (release.go). Instances write their
+// reports into the same bucket (reports.go).
 
 // artifactsBucketName is global, so it carries the stack and the account.
 func artifactsBucketName(ctx context.Context, r *Run) (string, error) {
@@ -148,37 +148,6 @@ func artifactNote(r *Run, file string) string {
 		return "; " + filepath.Join(r.Cfg.ArtifactsDir, file) + " is missing: run `make build` first"
 	}
 	return ""
-}
-
-// publishArtifact uploads the binary (unless the bucket has it already,
-// under its hash) and returns a presigned URL an instance can fetch it with.
-func publishArtifact(ctx context.Context, r *Run, t *appTier) (artifactRef, error) {
-	bucket := r.Output("security", OutArtifactsBucket)
-	if bucket == "" {
-		return artifactRef{}, fmt.Errorf("stage %s: the artifacts bucket is not in the state file: run `myappctl step security` first", r.Stage.Name)
-	}
-	a, err := readArtifact(r, t.Service)
-	if err != nil {
-		return artifactRef{}, err
-	}
-	key := t.Name + "/" + a.sha256
-	_, err = r.AWS.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	switch {
-	case awsx.IsNotFound(err):
-		err = r.change("modify", bucketKind.Type, bucket, fmt.Sprintf("upload %s (%.1f MB)", key, float64(a.size)/1e6), func() error {
-			return uploadArtifact(ctx, r, bucket, key, a)
-		})
-		if err != nil {
-			return artifactRef{}, err
-		}
-	case err != nil:
-		return artifactRef{}, &StageError{Stage: r.Stage.Name, Action: "look for", Resource: "s3 object " + bucket + "/" + key, Err: err}
-	}
-	url, err := r.AWS.Presign.PresignGet(ctx, bucket, key, presignTTL)
-	if err != nil {
-		return artifactRef{}, &StageError{Stage: r.Stage.Name, Action: "presign", Resource: "s3 object " + bucket + "/" + key, Err: err}
-	}
-	return artifactRef{URL: url, SHA256: a.sha256}, nil
 }
 
 func uploadArtifact(ctx context.Context, r *Run, bucket, key string, a localArtifact) error {

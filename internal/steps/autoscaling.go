@@ -7,6 +7,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+
+	"github.com/myappctl/myappctl/internal/settings"
 )
 
 // Outputs of stage 8.
@@ -27,14 +29,15 @@ type scaledTier struct {
 	subnets                     []int  // public subnet numbers
 	tgStage, tgOutput           string // where the tier's target group is recorded
 	templateOutput, groupOutput string
-	// settings are the tier's runtime settings (the launch template's user data).
-	settings func(ctx context.Context, r *Run) (runtimeSettings, error)
+	// settings are the tier's runtime settings: the group's instances must
+	// report them applied.
+	settings func(ctx context.Context, r *Run) (map[string]string, error)
 }
 
 var scaledTiers = []scaledTier{
 	{tier: &frontendTier, template: "frontend-launch-template", group: "frontend-asg", subnets: []int{1, 2},
 		tgStage: "frontend-lb", tgOutput: OutFrontendTGARN, templateOutput: OutFrontendLaunchTemplate, groupOutput: OutFrontendASG,
-		settings: func(_ context.Context, r *Run) (runtimeSettings, error) {
+		settings: func(_ context.Context, r *Run) (map[string]string, error) {
 			u := r.Output("link", OutAPIURL)
 			if u == "" {
 				return nil, fmt.Errorf("stage autoscaling: stage link has not written the API URL: run `myappctl step link` first")
@@ -88,8 +91,39 @@ func applyAutoscaling(ctx context.Context, r *Run) error {
 		if err := waitGroupServing(ctx, r, group, r.Output(s.tgStage, s.tgOutput)); err != nil {
 			return err
 		}
+		if err := waitGroupReports(ctx, r, s); err != nil {
+			return err
+		}
 	}
-	return retireBootstrap(ctx, r)
+	if err := retireBootstrap(ctx, r); err != nil {
+		return err
+	}
+	for _, s := range scaledTiers {
+		if err := pruneTierImages(ctx, r, s.tier, r.Output(s.tier.AMIStage, s.tier.AMIOutput)); err != nil {
+			return err
+		}
+		if err := pruneTemplateVersions(ctx, r, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitGroupReports waits until every instance of the tier (its group's and
+// any stand-alone one) reports the tier's release and current settings.
+func waitGroupReports(ctx context.Context, r *Run, s scaledTier) error {
+	want, err := s.settings(ctx, r)
+	if err != nil {
+		return err
+	}
+	instances, err := tierInstances(ctx, r, s.tier)
+	if err != nil {
+		return err
+	}
+	version := settings.Version(want)
+	rel := r.Output(s.tier.AMIStage, s.tier.ReleaseOutput)
+	return waitReports(ctx, r, s.tier, instances, reportWant{release: rel, settingsVersion: version,
+		what: fmt.Sprintf("to run release %s with settings %s", shortRelease(rel), version)})
 }
 
 // subnetIDs are the ids of the tier's public subnets.
@@ -100,6 +134,7 @@ func liveAutoscaling(ctx context.Context, r *Run) ([]Fact, error) {
 	for _, s := range scaledTiers {
 		facts = append(facts, groupFact(ctx, r, r.Output(r.Stage.Name, s.groupOutput)),
 			targetHealthFact(ctx, r.Env, r.Name(s.tier.Name+"-tg"), r.Output(s.tgStage, s.tgOutput)))
+		facts = append(facts, groupInstanceFacts(ctx, r, s)...)
 	}
 	keep, retired := r.Cfg.Autoscaling.KeepBootstrapInstances, r.Output(r.Stage.Name, OutBootstrapRetired) == "true"
 	standAlone := "retired: the groups serve"

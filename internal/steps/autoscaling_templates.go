@@ -17,50 +17,51 @@ import (
 	"github.com/myappctl/myappctl/internal/awsx"
 )
 
-// Launch templates: the tier AMI, instance_type, the tier's group, IMDSv2
-// only, a key pair only when configured, user data that writes the runtime
-// settings (renderRuntimeUserData; the backend's hold the database
-// password, so no plan or log line ever shows user data), and the tags of
-// the instances and volumes. Drift is the default version's data against
+// Launch templates: the tier AMI, instance_type, the tier's group and
+// instance profile, IMDSv2 only, a key pair only when configured, user data
+// that writes the service's environment (renderRuntimeUserData: where its
+// settings and reports live, never a setting or a secret, so relinking or
+// a new database never makes a new version), and the tags of the instances
+// (the release they run) and volumes. Drift is the default version's data against
 // the wanted data, field by field; a change becomes a new version made the
 // default, and the group's instance refresh rolls it out.
 
 // templateData is what a tier's launch template should hold.
 type templateData struct {
-	data   *ec2types.RequestLaunchTemplateData
-	config string // the runtime settings' hash: plans show it instead of the user data
+	data    *ec2types.RequestLaunchTemplateData
+	release string // the release the AMI holds: plans show it
 }
 
 // hash identifies the wanted data (for the client token of a new version).
 func (t templateData) hash() string {
 	d := t.data
 	s := strings.Join([]string{aws.ToString(d.ImageId), string(d.InstanceType), strings.Join(d.SecurityGroupIds, ","), aws.ToString(d.KeyName),
-		aws.ToString(d.UserData), fmt.Sprint(awsx.EC2TagMap(templateTags(d, ec2types.ResourceTypeInstance))),
+		aws.ToString(d.UserData), templateProfile(d.IamInstanceProfile), fmt.Sprint(awsx.EC2TagMap(templateTags(d, ec2types.ResourceTypeInstance))),
 		fmt.Sprint(awsx.EC2TagMap(templateTags(d, ec2types.ResourceTypeVolume)))}, "\n")
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:6])
 }
 
-func wantedTemplate(ctx context.Context, r *Run, s scaledTier) (templateData, error) {
-	settings, err := s.settings(ctx, r)
-	if err != nil {
-		return templateData{}, err
+func wantedTemplate(r *Run, s scaledTier) (templateData, error) {
+	t := s.tier
+	ami, group, profile := r.Output(t.AMIStage, t.AMIOutput), r.Output("security", t.GroupOutput), r.Output("security", t.ProfileOutput)
+	rel := r.Output(t.AMIStage, t.ReleaseOutput)
+	if ami == "" || group == "" || profile == "" {
+		return templateData{}, fmt.Errorf("stage autoscaling: the %s AMI, security group or instance profile is not in the state file: run `myappctl up --to link` first", t.Name)
 	}
-	ami, group := r.Output(s.tier.AMIStage, s.tier.AMIOutput), r.Output("security", s.tier.GroupOutput)
-	if ami == "" || group == "" {
-		return templateData{}, fmt.Errorf("stage autoscaling: the %s AMI or security group is not in the state file: run `myappctl up --to link` first", s.tier.Name)
-	}
-	userData, err := renderRuntimeUserData(s.tier.Service, settings, defaultUserDataPaths())
+	userData, err := renderRuntimeUserData(t.Name, t.Service, serviceEnv(r, t), defaultUserDataPaths())
 	if err != nil {
 		return templateData{}, err
 	}
 	name := r.Name(s.group)
-	instanceTags := awsx.Tags{tagConfig: settings.hash(), tagSource: sourceAMI}
+	instanceTags := awsx.Tags{tagRelease: rel, tagSource: sourceAMI, tagTier: t.Name}
 	for k, v := range r.Tags(name) {
 		instanceTags[k] = v
 	}
+	spec := profileSpec(profile)
 	d := &ec2types.RequestLaunchTemplateData{ImageId: aws.String(ami), InstanceType: ec2types.InstanceType(r.Cfg.InstanceType),
 		SecurityGroupIds: []string{group}, UserData: aws.String(base64.StdEncoding.EncodeToString([]byte(userData))),
+		IamInstanceProfile: &ec2types.LaunchTemplateIamInstanceProfileSpecificationRequest{Arn: spec.Arn, Name: spec.Name},
 		MetadataOptions: &ec2types.LaunchTemplateInstanceMetadataOptionsRequest{HttpTokens: ec2types.LaunchTemplateHttpTokensStateRequired,
 			HttpPutResponseHopLimit: aws.Int32(2), HttpEndpoint: ec2types.LaunchTemplateInstanceMetadataEndpointStateEnabled},
 		TagSpecifications: []ec2types.LaunchTemplateTagSpecificationRequest{
@@ -69,7 +70,15 @@ func wantedTemplate(ctx context.Context, r *Run, s scaledTier) (templateData, er
 	if r.Cfg.KeyName != "" {
 		d.KeyName = aws.String(r.Cfg.KeyName)
 	}
-	return templateData{data: d, config: settings.hash()}, nil
+	return templateData{data: d, release: rel}, nil
+}
+
+// templateProfile names a template's instance profile (its ARN or name).
+func templateProfile(p *ec2types.LaunchTemplateIamInstanceProfileSpecificationRequest) string {
+	if p == nil {
+		return ""
+	}
+	return aws.ToString(p.Arn) + aws.ToString(p.Name)
 }
 
 // launchTemplate is a tier's template as ensured: its id, default version,
@@ -84,16 +93,16 @@ type launchTemplate struct {
 // version with the wanted data its default (the latest version when an
 // interrupted run already made it, else a new one).
 func ensureLaunchTemplate(ctx context.Context, r *Run, s scaledTier) (launchTemplate, error) {
-	want, err := wantedTemplate(ctx, r, s)
+	want, err := wantedTemplate(r, s)
 	if err != nil {
 		return launchTemplate{}, err
 	}
 	name := r.Name(s.template)
-	detail := fmt.Sprintf("%s from %s, settings %s", want.data.InstanceType, aws.ToString(want.data.ImageId), want.config)
+	detail := fmt.Sprintf("%s from %s, release %s", want.data.InstanceType, aws.ToString(want.data.ImageId), shortRelease(want.release))
 	id, err := r.Ensure(ctx, Spec{Key: "launch-template/" + s.tier.Name, Kind: launchTemplateKind, Name: name, Detail: detail,
 		Create: func(ctx context.Context, token string) (string, error) {
 			out, err := r.AWS.EC2.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String(name),
-				LaunchTemplateData: want.data, ClientToken: aws.String(token), VersionDescription: aws.String("myappctl: settings " + want.config),
+				LaunchTemplateData: want.data, ClientToken: aws.String(token), VersionDescription: aws.String("myappctl: release " + shortRelease(want.release)),
 				TagSpecifications: r.Tags(name).EC2Spec(ec2types.ResourceTypeLaunchTemplate)})
 			if err != nil {
 				return "", err
@@ -136,7 +145,7 @@ func newDefaultVersion(ctx context.Context, r *Run, id, name string, want templa
 				return err
 			}
 			out, err := r.AWS.EC2.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(id),
-				LaunchTemplateData: want.data, ClientToken: aws.String(token), VersionDescription: aws.String("myappctl: settings " + want.config)})
+				LaunchTemplateData: want.data, ClientToken: aws.String(token), VersionDescription: aws.String("myappctl: release " + shortRelease(want.release))})
 			if err != nil {
 				return err
 			}
@@ -177,8 +186,13 @@ func templateDrift(have *ec2types.ResponseLaunchTemplateData, want templateData)
 	diff("metadata hop limit", hops, aws.ToInt32(wm.HttpPutResponseHopLimit))
 	diff("metadata endpoint", endpoint, wm.HttpEndpoint)
 	haveTags := awsx.EC2TagMap(responseTemplateTags(have, ec2types.ResourceTypeInstance))
+	haveProfile := ""
+	if p := have.IamInstanceProfile; p != nil {
+		haveProfile = aws.ToString(p.Arn) + aws.ToString(p.Name)
+	}
+	diff("instance profile", haveProfile, templateProfile(w.IamInstanceProfile))
 	if aws.ToString(have.UserData) != aws.ToString(w.UserData) {
-		drift = append(drift, fmt.Sprintf("runtime settings %s → %s", orNone(haveTags[tagConfig]), want.config))
+		drift = append(drift, "user data (the service's environment)")
 	}
 	if fmt.Sprint(haveTags) != fmt.Sprint(awsx.EC2TagMap(templateTags(w, ec2types.ResourceTypeInstance))) {
 		drift = append(drift, "instance tags")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/myappctl/myappctl/internal/awsx"
 	"github.com/myappctl/myappctl/internal/awsx/fakeaws"
+	"github.com/myappctl/myappctl/internal/settings"
 	"github.com/myappctl/myappctl/internal/state"
 )
 
@@ -89,9 +90,9 @@ func TestAllNineStagesConvergeFromScratch(t *testing.T) {
 		userData                     []string
 	}{
 		{"frontend-asg", OutFrontendLaunchTemplate, st.Output("frontend-lb", OutFrontendAMI), st.Output("security", OutFrontendSG),
-			st.Output("frontend-lb", OutFrontendTGARN), subnets[:2], []string{`APIURL="` + apiURL + `"`}},
+			st.Output("frontend-lb", OutFrontendTGARN), subnets[:2], []string{`SETTINGS_PATH="/myappctl/myapp/frontend/"`}},
 		{"backend-asg", OutBackendLaunchTemplate, st.Output("backend", OutBackendAMI), st.Output("security", OutBackendSG),
-			st.Output("backend-lb", OutBackendTGARN), subnets[2:], []string{`DBURL="` + testDBEndpoint + `"`, "DBPASSWORD=" + envFileQuote(testDBPassword)}},
+			st.Output("backend-lb", OutBackendTGARN), subnets[2:], []string{`SETTINGS_PATH="/myappctl/myapp/backend/"`}},
 	} {
 		g := cb.asg(c.group)
 		lt := st.Output("autoscaling", c.template)
@@ -121,6 +122,12 @@ func TestAllNineStagesConvergeFromScratch(t *testing.T) {
 				t.Errorf("%s template user data lacks %q:\n%s", c.group, want, raw)
 			}
 		}
+		if strings.Contains(string(raw), "DBPASSWORD") || strings.Contains(string(raw), apiURL) {
+			t.Errorf("%s template holds a setting:\n%s", c.group, raw)
+		}
+		if d.IamInstanceProfile == nil || !strings.HasSuffix(aws.ToString(d.IamInstanceProfile.Name), "-instance-us-east-1") {
+			t.Errorf("%s template instance profile %+v", c.group, d.IamInstanceProfile)
+		}
 		// The group's instances: in its subnets, from its template, tagged
 		// for the stack (so destroy finds them), healthy targets of its group.
 		ids := groupInstanceIDs(g)
@@ -131,7 +138,7 @@ func TestAllNineStagesConvergeFromScratch(t *testing.T) {
 			in := cb.instance(id)
 			tags := awsx.EC2TagMap(in.Tags)
 			ud, _ := cb.cloud.EC2.InstanceUserData(id)
-			if tags[awsx.TagStack] != "myapp" || tags[awsx.TagStep] != "autoscaling" || tags[awsx.TagName] != c.group || tags[tagConfig] == "" ||
+			if tags[awsx.TagStack] != "myapp" || tags[awsx.TagStep] != "autoscaling" || tags[awsx.TagName] != c.group || tags[tagRelease] == "" ||
 				ud != string(raw) || aws.ToString(in.ImageId) != c.ami || !slices.Contains(c.subnets, aws.ToString(in.SubnetId)) {
 				t.Errorf("%s instance %s: tags %v, subnet %s", c.group, id, tags, aws.ToString(in.SubnetId))
 			}
@@ -159,8 +166,8 @@ func TestAllNineStagesConvergeFromScratch(t *testing.T) {
 		"autoscaling/frontend-asg": "desired 2, 2 in service (min 1, max 5)", "autoscaling/backend-asg": "desired 2, 2 in service",
 		"autoscaling/frontend-tg": "2/2 targets healthy", "autoscaling/backend-tg": "2/2 targets healthy",
 		"autoscaling/app URL": "http://frontend-lb-", "autoscaling/API URL": ":8090", "autoscaling/stand-alone instances": "retired",
-		"security/frontend-1": "retired: serving from frontend-asg", "frontend-lb/frontend-2": "retired: serving from frontend-asg",
-		"backend/backend-1": "retired: serving from backend-asg", "link/frontend": "retired",
+		"security/frontend-1": "retired: serving from frontend-asg", "frontend-lb/stand-alone instances": "retired: serving from frontend-asg",
+		"backend/stand-alone instances": "retired: serving from backend-asg", "link/frontend settings": "applied by 2/2 instances",
 	} {
 		if v := facts[k]; !strings.Contains(v, want) {
 			t.Errorf("status %s = %q, want %q", k, v, want)
@@ -208,8 +215,9 @@ func TestInstanceTypeChangeMakesNewTemplateVersionsAndRefreshesOnly(t *testing.T
 	cb.up("")
 	got := cb.cloud.MutatingCalls()
 	slices.Sort(got)
-	want := []string{"CreateLaunchTemplateVersion", "CreateLaunchTemplateVersion", "ModifyLaunchTemplate", "ModifyLaunchTemplate",
-		"StartInstanceRefresh", "StartInstanceRefresh"}
+	// The old versions go once no instance runs them.
+	want := []string{"CreateLaunchTemplateVersion", "CreateLaunchTemplateVersion", "DeleteLaunchTemplateVersions", "DeleteLaunchTemplateVersions",
+		"ModifyLaunchTemplate", "ModifyLaunchTemplate", "StartInstanceRefresh", "StartInstanceRefresh"}
 	if !slices.Equal(got, want) {
 		t.Errorf("mutating calls %v, want %v", got, want)
 	}
@@ -334,11 +342,10 @@ func TestKeepBootstrapInstances(t *testing.T) {
 			t.Errorf("%s after keeping again: %v", name, live[name])
 		}
 	}
-	apiURL := cb.state().Output("link", OutAPIURL)
+	version := settings.Version(frontendSettings(cb.state().Output("link", OutAPIURL)))
 	for _, out := range []struct{ stage, key string }{{"security", OutFrontend1ID}, {"frontend-lb", OutFrontend2ID}} {
-		ud, _ := cb.cloud.EC2.InstanceUserData(cb.state().Output(out.stage, out.key))
-		if !strings.Contains(ud, `APIURL="`+apiURL+`"`) {
-			t.Errorf("%s does not run with the API URL", out.key)
+		if rep := cb.report("frontend", cb.state().Output(out.stage, out.key)); rep.SettingsVersion != version {
+			t.Errorf("%s does not run with the API URL: %+v", out.key, rep)
 		}
 	}
 	cb.reload()
@@ -361,7 +368,7 @@ func TestPlanFromScratchCoversLinkAndAutoscaling(t *testing.T) {
 			count[p.Stage+" "+c.Action+" "+c.Kind]++
 		}
 	}
-	for k, want := range map[string]int{"link create ec2:instance": 2, "autoscaling create ec2:launch-template": 2,
+	for k, want := range map[string]int{"link create ssm:parameter": 1, "link create ec2:instance": 0, "autoscaling create ec2:launch-template": 2,
 		"autoscaling create autoscaling:group": 2, "autoscaling delete ec2:instance": 4} {
 		if count[k] != want {
 			t.Errorf("plan: %d × %s, want %d (all: %v)", count[k], k, want, count)

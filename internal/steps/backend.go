@@ -2,7 +2,6 @@ package steps
 
 import (
 	"context"
-	"fmt"
 )
 
 // Outputs of stage 4.
@@ -22,47 +21,46 @@ func backendStage() *Stage {
 	}
 }
 
-// applyBackend launches backend-1 with the settings known now (before stage
-// rds that is no database: the backend then runs on SQLite, and stage
-// backend-lb gives it the database), bakes the AMI, launches backend-2.
+// applyBackend installs the backend's release on backend-1, bakes the AMI
+// from it and launches backend-2 from the AMI. Until stage backend-lb
+// writes the database settings the backend runs on SQLite; it picks them up
+// live. A new release replaces the instances one at a time (in backend-tg
+// once stage backend-lb made it).
 func applyBackend(ctx context.Context, r *Run) error {
 	t := &backendTier
+	rel, err := wantedRelease(r, t)
+	if err != nil {
+		return err
+	}
 	if bootstrapRetired(r) {
-		ami, err := ensureTierImage(ctx, r, t, "")
+		ami, err := ensureTierImageOutputs(ctx, r, t, rel)
 		if err != nil {
 			return err
 		}
 		r.Logf("backend-1 and backend-2 %s", retiredNote(r, t))
-		return r.SetOutput(OutBackendAMI, ami)
+		return pruneTierImages(ctx, r, t, ami)
 	}
-	settings, err := backendSettings(ctx, r)
+	if _, err := ensureSourceInstance(ctx, r, t, rel); err != nil {
+		return err
+	}
+	ami, err := ensureTierImageOutputs(ctx, r, t, rel)
 	if err != nil {
 		return err
 	}
-	backend1, err := ensureSourceInstance(ctx, r, t, settings)
+	if _, err := ensureAMIInstance(ctx, r, t, ami, rel); err != nil {
+		return err
+	}
+	ids, err := rollInstances(ctx, r, t, rel, r.Output("backend-lb", OutBackendTGARN))
 	if err != nil {
 		return err
 	}
-	ami, err := ensureTierImage(ctx, r, t, backend1)
-	if err != nil {
+	if err := setOutputs(r, map[string]string{OutBackend1ID: ids[0], OutBackend2ID: ids[1]}); err != nil {
 		return err
 	}
-	backend2, err := ensureAMIInstance(ctx, r, t, ami, settings)
-	if err != nil {
-		return err
-	}
-	return setOutputs(r, map[string]string{OutBackend1ID: backend1, OutBackendAMI: ami, OutBackend2ID: backend2})
+	return pruneTierImages(ctx, r, t, ami)
 }
 
 func liveBackend(ctx context.Context, r *Run) ([]Fact, error) {
-	var facts []Fact
-	for _, m := range backendTier.Members {
-		id := r.Output(r.Stage.Name, m.Output)
-		v := fmt.Sprintf("%s %s", id, instanceStateOf(ctx, r.Env, id))
-		if bootstrapRetired(r) {
-			v = retiredNote(r, &backendTier)
-		}
-		facts = append(facts, Fact{Name: m.Name, Value: v})
-	}
-	return facts, nil
+	facts := []Fact{{Name: "release", Value: shortRelease(r.Output(r.Stage.Name, OutBackendRelease))}}
+	return append(facts, tierInstanceFacts(ctx, r, &backendTier, r.Stage.Name)...), nil
 }

@@ -16,6 +16,7 @@ import (
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/myappctl/myappctl/internal/awsx"
+	"github.com/myappctl/myappctl/internal/settings"
 )
 
 // Test stand-ins for what stage rds writes (keys agreed with its engineer).
@@ -134,6 +135,23 @@ func (cb *computeBed) assertNothingLeft() {
 	if r := cb.cloud.IAM.RoleNames(); len(r) != 0 {
 		cb.t.Errorf("roles left: %v", r)
 	}
+	if p := cb.cloud.IAM.InstanceProfileNames(); len(p) != 0 {
+		cb.t.Errorf("instance profiles left: %v", p)
+	}
+	if p := cb.cloud.SSM.ParameterNames(); len(p) != 0 {
+		cb.t.Errorf("parameters left: %v", p)
+	}
+}
+
+// report reads an instance's report from the artifacts bucket (as the
+// tool does, so the fake instances act first).
+func (cb *computeBed) report(tier, id string) settings.Report {
+	cb.t.Helper()
+	reports, err := tierReports(bg, cb.runner.Env, map[string]*appTier{"frontend": &frontendTier, "backend": &backendTier}[tier])
+	if err != nil {
+		cb.t.Fatal(err)
+	}
+	return reports[id]
 }
 
 func (cb *computeBed) instance(id string) ec2types.Instance {

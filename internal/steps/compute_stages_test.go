@@ -14,6 +14,7 @@ import (
 
 	"github.com/myappctl/myappctl/internal/awsx"
 	"github.com/myappctl/myappctl/internal/awsx/fakeaws"
+	"github.com/myappctl/myappctl/internal/settings"
 	"github.com/myappctl/myappctl/internal/state"
 )
 
@@ -33,11 +34,13 @@ func TestComputeStagesConvergeFromScratch(t *testing.T) {
 			t.Errorf("%s: %v", name, live[name])
 		}
 	}
-	// AMIs: tagged, from the first instance of each tier, snapshots tagged too.
-	for _, c := range []struct{ name, out, stage string }{{"frontend-AMI", OutFrontendAMI, "frontend-lb"}, {"backend-AMI", OutBackendAMI, "backend"}} {
+	// AMIs: named after the release, tagged with it, from the first
+	// instance of each tier, snapshots tagged too.
+	for _, c := range []struct{ name, out, stage string }{{"frontend-AMI-" + cb.sha("myapp-frontend")[:7], OutFrontendAMI, "frontend-lb"},
+		{"backend-AMI-" + cb.sha("myapp-backend")[:7], OutBackendAMI, "backend"}} {
 		img, err := cb.cloud.EC2.DescribeImages(bg, &ec2.DescribeImagesInput{ImageIds: []string{st.Output(c.stage, c.out)}})
 		if err != nil || len(img.Images) != 1 || img.Images[0].State != ec2types.ImageStateAvailable || !hasStackTags(img.Images[0].Tags, "myapp", c.stage) ||
-			aws.ToString(img.Images[0].Name) != c.name {
+			aws.ToString(img.Images[0].Name) != c.name || awsx.EC2TagMap(img.Images[0].Tags)[tagRelease] == "" {
 			t.Errorf("%s: %+v %v", c.name, img, err)
 		}
 		snaps, _ := cb.cloud.EC2.DescribeSnapshots(bg, &ec2.DescribeSnapshotsInput{Filters: awsx.StackFilters("myapp", c.name)})
@@ -55,19 +58,30 @@ func TestComputeStagesConvergeFromScratch(t *testing.T) {
 	if aws.ToString(be2.ImageId) != st.Output("backend", OutBackendAMI) || aws.ToString(be2.SubnetId) != subnets[3] {
 		t.Errorf("backend-2 from %s in %s", aws.ToString(be2.ImageId), aws.ToString(be2.SubnetId))
 	}
-	// Backend instances run with the database: those launched before it
-	// existed were replaced (up runs stages rds and backend concurrently, so
-	// backend-1 may also have had the database from the start).
-	dbHash := backendSettingsFor(testDBEndpoint).hash()
-	for _, out := range []string{OutBackend1ID, OutBackend2ID} {
-		in := cb.instance(st.Output("backend", out))
-		if awsx.EC2TagMap(in.Tags)[tagConfig] != dbHash {
-			t.Errorf("%s: config %s", out, awsx.EC2TagMap(in.Tags)[tagConfig])
+	// Every instance runs its tier's release and reports it; the backend's
+	// report the database settings applied, which live in Parameter Store
+	// (the password a SecureString), not in any user data.
+	for tier, ids := range map[string][]string{"frontend": {st.Output("security", OutFrontend1ID), fe2ID(st)},
+		"backend": {st.Output("backend", OutBackend1ID), st.Output("backend", OutBackend2ID)}} {
+		for _, id := range ids {
+			in := cb.instance(id)
+			if rel := awsx.EC2TagMap(in.Tags)[tagRelease]; rel != cb.sha("myapp-"+tier) {
+				t.Errorf("%s %s: release %s", tier, id, rel)
+			}
+			rep := cb.report(tier, id)
+			if rep.Status != "running" || rep.Release != cb.sha("myapp-"+tier) {
+				t.Errorf("%s %s report %+v", tier, id, rep)
+			}
+			if tier == "backend" && rep.SettingsVersion != settings.Version(backendSettingsFor(testDBEndpoint)) {
+				t.Errorf("%s runs settings %s", id, rep.SettingsVersion)
+			}
+			if ud, _ := cb.cloud.EC2.InstanceUserData(id); strings.Contains(ud, "DB") {
+				t.Errorf("%s user data holds a database setting:\n%s", id, ud)
+			}
 		}
-		ud, _ := cb.cloud.EC2.InstanceUserData(aws.ToString(in.InstanceId))
-		if !strings.Contains(ud, `DBURL="`+testDBEndpoint+`"`) {
-			t.Errorf("%s user data:\n%s", out, ud)
-		}
+	}
+	if p, ok := cb.cloud.SSM.Parameter("/myappctl/myapp/backend/DBPASSWORD"); !ok || p.Type != "SecureString" || p.Value != testDBPassword || p.Tags[awsx.TagStack] != "myapp" {
+		t.Errorf("DBPASSWORD parameter %+v", p)
 	}
 	// Load balancers, target groups, healthy targets, URLs.
 	for _, c := range []struct{ stage, tg, dns, url string }{
@@ -126,10 +140,11 @@ func TestComputeStagesConvergeFromScratch(t *testing.T) {
 // known from the start, whether or not stage s3-sync has run.
 const testCarouselURL = "https://carrousel-myapp-" + fakeaws.Account + ".s3.amazonaws.com/carrousel/carrousel.json"
 
-func backendSettingsFor(endpoint string) runtimeSettings {
-	return runtimeSettings{{"PORT", "8090"}, {"DBURL", endpoint}, {"DBPORT", "3306"}, {"DBUSER", "root"},
-		{"DBPASSWORD", testDBPassword}, {"DBDATABASE", "todo"}, {"CAROUSEL_URL", testCarouselURL}}
+func backendSettingsFor(endpoint string) map[string]string {
+	return map[string]string{"DBURL": endpoint, "DBPORT": "3306", "DBUSER": "root", "DBPASSWORD": testDBPassword, "DBDATABASE": "todo", "CAROUSEL_URL": testCarouselURL}
 }
+
+func fe2ID(st *state.State) string { return st.Output("frontend-lb", OutFrontend2ID) }
 
 func TestComputeSecondUpMakesNoMutatingCall(t *testing.T) {
 	cb := newComputeBed(t)
@@ -173,8 +188,10 @@ func TestPlanFromScratchCoversTheComputeStages(t *testing.T) {
 		}
 	}
 	for k, want := range map[string]int{"security create ec2:security-group": 5, "security create ec2:instance": 1, "security create s3:bucket": 1,
+		"security create iam:role": 2, "security create iam:instance-profile": 2,
 		"frontend-lb create ec2:image": 1, "frontend-lb create ec2:instance": 1, "frontend-lb create elbv2:load-balancer": 1,
-		"backend create ec2:instance": 2, "backend create ec2:image": 1, "backend-lb create elbv2:target-group": 1, "backend-lb create ec2:instance": 2} {
+		"backend create ec2:instance": 2, "backend create ec2:image": 1, "backend-lb create elbv2:target-group": 1, "backend-lb create ec2:instance": 0,
+		"backend-lb create ssm:parameter": 6} {
 		if count[k] != want {
 			t.Errorf("plan: %d × %s, want %d (all: %v)", count[k], k, want, count)
 		}
@@ -206,9 +223,9 @@ func TestDeletedInstancesAreRecreated(t *testing.T) {
 	if newFE2 == fe2 || newBE2 == be2 {
 		t.Fatal("not recreated")
 	}
-	// backend-2 comes back with the database settings, so stage 6 has nothing to replace.
-	if cfg := awsx.EC2TagMap(cb.instance(newBE2).Tags)[tagConfig]; cfg != backendSettingsFor(testDBEndpoint).hash() {
-		t.Errorf("backend-2 config %s", cfg)
+	// backend-2 comes back reading the database settings from its path.
+	if rep := cb.report("backend", newBE2); rep.SettingsVersion != settings.Version(backendSettingsFor(testDBEndpoint)) {
+		t.Errorf("backend-2 report %+v", rep)
 	}
 	for _, c := range []struct{ stage, tg, id string }{{"frontend-lb", OutFrontendTGARN, newFE2}, {"backend-lb", OutBackendTGARN, newBE2}} {
 		if got := cb.targets(st.Output(c.stage, c.tg)); !strings.Contains(strings.Join(got["healthy"], ","), c.id) {
@@ -217,73 +234,42 @@ func TestDeletedInstancesAreRecreated(t *testing.T) {
 	}
 }
 
-func TestSettingsChangeRollsTheBackendKeepingAHealthyTarget(t *testing.T) {
+func TestSettingsChangeReachesTheRunningBackendWithoutReplacingIt(t *testing.T) {
 	cb := newComputeBed(t)
 	cb.up("")
 	st := cb.state()
 	old := []string{st.Output("backend", OutBackend1ID), st.Output("backend", OutBackend2ID)}
 	tg := st.Output("backend-lb", OutBackendTGARN)
-	guard := cb.guardServing(func() string { return tg })
-	// The database password changes (a reset): the backend must learn it.
+	// The database password changes (a reset): the backend must learn it,
+	// and takes a few reads of its path to do so.
 	must(t, st.SetSecret("rds", SecretDBPassword, "a-new-password"))
+	cb.cloud.Agent.Configure(func(a *fakeaws.Agent) { a.SettingsLag = 2 })
+	cb.cloud.ResetCalls()
 	res := cb.step("backend-lb")
-	var actions []string
-	for _, c := range res.Changes {
-		actions = append(actions, c.Action+" "+c.Kind)
+	if got := changeDetails(res.Changes); got != "value changed (SecureString, not shown)" || len(res.Changes) != 1 || res.Changes[0].Name != "/myappctl/myapp/backend/DBPASSWORD" {
+		t.Errorf("changes: %v", res.Changes)
 	}
-	want := "create ec2:instance,modify elbv2:target-group,modify elbv2:target-group,delete ec2:instance," +
-		"create ec2:instance,modify elbv2:target-group,modify elbv2:target-group,delete ec2:instance"
-	if strings.Join(actions, ",") != want {
-		t.Errorf("changes:\n%s\nwant\n%s", strings.Join(actions, ","), want)
+	if m := strings.Join(cb.cloud.MutatingCalls(), ","); m != "PutParameter" {
+		t.Errorf("mutating calls %s, want only PutParameter", m)
 	}
-	if guard.hits != 4 {
-		t.Errorf("guard saw %d deregistrations/terminations, want 4", guard.hits)
-	}
-	now := []string{st.Output("backend", OutBackend1ID), st.Output("backend", OutBackend2ID)}
-	if got := cb.targets(tg)["healthy"]; strings.Join(got, ",") != strings.Join(sortedStrings(now), ",") {
-		t.Errorf("healthy targets %v, want %v", got, now)
-	}
+	want := backendSettingsFor(testDBEndpoint)
+	want["DBPASSWORD"] = "a-new-password"
 	for _, id := range old {
-		if s := cb.instance(id).State.Name; s != ec2types.InstanceStateNameTerminated {
-			t.Errorf("old %s is %s", id, s)
+		if rep := cb.report("backend", id); rep.SettingsVersion != settings.Version(want) {
+			t.Errorf("%s runs settings %s after the stage, want %s", id, rep.SettingsVersion, settings.Version(want))
 		}
 	}
-	for _, id := range now {
-		ud, _ := cb.cloud.EC2.InstanceUserData(id)
-		if !strings.Contains(ud, "CAROUSEL_URL=") {
-			t.Errorf("%s lacks CAROUSEL_URL", id)
-		}
+	if now := []string{st.Output("backend", OutBackend1ID), st.Output("backend", OutBackend2ID)}; strings.Join(now, ",") != strings.Join(old, ",") {
+		t.Errorf("instances replaced: %v → %v", old, now)
 	}
-	// The owner stage's state follows, so a new up changes nothing.
-	if rec, _ := st.Resource("backend", "instance/backend-1"); rec.ID != now[0] {
-		t.Errorf("stage backend records %s, want %s", rec.ID, now[0])
+	if got := cb.targets(tg)["healthy"]; len(got) != 2 {
+		t.Errorf("healthy targets %v", got)
 	}
 	cb.reload()
 	cb.cloud.ResetCalls()
 	cb.up("")
 	if m := cb.cloud.MutatingCalls(); len(m) != 0 {
-		t.Errorf("up after the roll made %v", m)
-	}
-}
-
-func TestInterruptedRollResumesWithoutExtraInstances(t *testing.T) {
-	cb := newComputeBed(t)
-	cb.up("backend")
-	cb.step("rds")
-	// The first replacement is launched, then the run dies registering it.
-	denied := fakeaws.Fault{Err: fakeaws.APIError("Throttling", "Rate exceeded")}
-	cb.cloud.Inject("RegisterTargets", denied)
-	if _, err := cb.runner.Step(bg, "backend-lb"); err == nil {
-		t.Fatal("step succeeded")
-	}
-	cb.reload()
-	cb.cloud.ResetCalls()
-	cb.step("backend-lb")
-	if n := cb.cloud.CountCalls("RunInstances"); n != 1 {
-		t.Errorf("resume launched %d instances, want 1 (backend-2's replacement)", n)
-	}
-	if live := cb.liveInstances(); len(live["backend-1"]) != 1 || len(live["backend-2"]) != 1 {
-		t.Errorf("live: %v", live)
+		t.Errorf("up after the change made %v", m)
 	}
 }
 
@@ -301,24 +287,26 @@ func TestLostLaunchResponseMakesNoDuplicate(t *testing.T) {
 	}
 }
 
-func TestAMIWaitsForTheReadyMarkerAndReportsBootFailures(t *testing.T) {
+func TestAMIWaitsForTheInstanceReportAndFailsWithTheLogTail(t *testing.T) {
 	cb := newComputeBed(t)
-	cb.cloud.EC2.SetComputeTiming(1, 1, 4)
 	cb.up("security")
 	cb.cloud.ResetCalls()
 	cb.step("frontend-lb")
 	calls := cb.cloud.Calls()
-	consoleReads, imageAt := 0, -1
+	reportReads, imageAt := 0, -1
 	for i, c := range calls {
-		if c == "GetConsoleOutput" && imageAt < 0 {
-			consoleReads++
+		if c == "GetObject" && imageAt < 0 {
+			reportReads++
 		}
 		if c == "CreateImage" {
 			imageAt = i
 		}
+		if c == "GetConsoleOutput" {
+			t.Errorf("the stage read the console")
+		}
 	}
-	if consoleReads < 5 || imageAt < 0 {
-		t.Errorf("%d console reads before CreateImage (at %d)", consoleReads, imageAt)
+	if reportReads < 1 || imageAt < 0 {
+		t.Errorf("%d report reads before CreateImage (at %d)", reportReads, imageAt)
 	}
 	if n := cb.cloud.EC2.Reboots(cb.state().Output("security", OutFrontend1ID)); n != 1 {
 		t.Errorf("CreateImage rebooted frontend-1 %d times", n)
@@ -328,7 +316,8 @@ func TestAMIWaitsForTheReadyMarkerAndReportsBootFailures(t *testing.T) {
 	cb2.cloud.EC2.SetBootFailure(true)
 	cb2.up("security")
 	_, err := cb2.runner.Step(bg, "frontend-lb")
-	if err == nil || !strings.Contains(err.Error(), "its user data failed: MYAPPCTL-FAILED") || !strings.Contains(err.Error(), "get-console-output") && !strings.Contains(err.Error(), "cloud-init-output.log") {
+	if err == nil || !strings.Contains(err.Error(), "failed to install myapp-frontend release "+cb2.sha("myapp-frontend")[:7]) ||
+		!strings.Contains(err.Error(), "    | E: Unable to locate package") || !strings.Contains(err.Error(), "terminate-instances") {
 		t.Errorf("err = %v", err)
 	}
 	if n := cb2.cloud.CountCalls("CreateImage"); n != 0 {
@@ -376,9 +365,10 @@ func TestComputeStagesWithTheRealDatabaseStage(t *testing.T) {
 		t.Fatalf("rds wrote endpoint %q", endpoint)
 	}
 	for _, out := range []string{OutBackend1ID, OutBackend2ID} {
-		ud, _ := cb.cloud.EC2.InstanceUserData(st.Output("backend", out))
-		if !strings.Contains(ud, `DBURL="`+endpoint+`"`) || !strings.Contains(ud, "DBPASSWORD="+envFileQuote(password)) {
-			t.Errorf("%s does not run with the database", out)
+		want := backendSettingsFor(endpoint)
+		want["DBPASSWORD"] = password
+		if rep := cb.report("backend", st.Output("backend", out)); rep.SettingsVersion != settings.Version(want) {
+			t.Errorf("%s does not run with the database: %+v", out, rep)
 		}
 	}
 	cb.reload()

@@ -44,46 +44,61 @@ func (rn *Runner) destroy(ctx context.Context) (DestroyReport, error) {
 	var rep DestroyReport
 	deadline := time.Now().Add(rn.Env.Cfg.Wait.DestroyTimeout)
 	for i := len(rn.Stages) - 1; i >= 0; i-- {
-		s := rn.Stages[i]
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		r := &Run{Env: rn.Env, Stage: s}
-		targets, leftovers, err := rn.destroyTargets(ctx, r)
-		rep.Leftovers = append(rep.Leftovers, leftovers...)
-		if err != nil {
+		r := &Run{Env: rn.Env, Stage: rn.Stages[i]}
+		start, deleted, leftovers := time.Now(), len(rep.Deleted), len(rep.Leftovers)
+		left, err := rn.destroyStage(r.started(ctx, ""), r, deadline, &rep)
+		if err == nil && left > 0 {
+			l := rep.Leftovers[leftovers]
+			err = fmt.Errorf("%d resource(s) not deleted: %s %s: %s", left, l.Type, l.ID, l.Reason)
+			if ctx.Err() != nil {
+				err = fmt.Errorf("%d resource(s) not deleted: %w", left, ctx.Err())
+			}
+		}
+		r.finished(len(rep.Deleted)-deleted, time.Since(start).Round(time.Millisecond), err, "")
+		if err != nil && left == 0 {
 			return rep, err
-		}
-		if len(targets) == 0 && len(leftovers) == 0 {
-			if st := rn.Env.State.Stage(s.Name); st.Status != state.StatusPending && st.Status != state.StatusDestroyed {
-				if err := rn.Env.State.Reset(s.Name); err != nil {
-					return rep, err
-				}
-			}
-			continue
-		}
-		if s.BeforeDestroy != nil {
-			if err := s.BeforeDestroy(ctx, r); err != nil {
-				return rep, fmt.Errorf("stage %s: prepare destroy: %w", s.Name, err)
-			}
-		}
-		r.Logf("deleting %d resource(s)", len(targets))
-		deleted, left, err := r.deleteAll(ctx, targets, deadline)
-		rep.Deleted = append(rep.Deleted, deleted...)
-		rep.Leftovers = append(rep.Leftovers, left...)
-		if err != nil {
-			return rep, err
-		}
-		if len(left) == 0 && len(leftovers) == 0 {
-			if err := rn.Env.State.Reset(s.Name); err != nil {
-				return rep, err
-			}
 		}
 	}
 	if len(rep.Leftovers) > 0 {
 		return rep, fmt.Errorf("destroy left %d resource(s) behind (listed above): run `myappctl destroy` again, or remove them in the console", len(rep.Leftovers))
 	}
 	return rep, nil
+}
+
+// destroyStage deletes one stage's resources into rep and returns how many
+// it left behind.
+func (rn *Runner) destroyStage(ctx context.Context, r *Run, deadline time.Time, rep *DestroyReport) (int, error) {
+	s := r.Stage
+	targets, leftovers, err := rn.destroyTargets(ctx, r)
+	rep.Leftovers = append(rep.Leftovers, leftovers...)
+	if err != nil {
+		return 0, err
+	}
+	if len(targets) == 0 && len(leftovers) == 0 {
+		if st := rn.Env.State.Stage(s.Name); st.Status != state.StatusPending && st.Status != state.StatusDestroyed {
+			return 0, rn.Env.State.Reset(s.Name)
+		}
+		return 0, nil
+	}
+	if s.BeforeDestroy != nil {
+		if err := s.BeforeDestroy(ctx, r); err != nil {
+			return 0, fmt.Errorf("stage %s: prepare destroy: %w", s.Name, err)
+		}
+	}
+	r.Logf("deleting %d resource(s)", len(targets))
+	deleted, left, err := r.deleteAll(ctx, targets, deadline)
+	rep.Deleted = append(rep.Deleted, deleted...)
+	rep.Leftovers = append(rep.Leftovers, left...)
+	if err != nil {
+		return 0, err // expired credentials: stop at once
+	}
+	if len(left) == 0 && len(leftovers) == 0 {
+		return 0, rn.Env.State.Reset(s.Name)
+	}
+	return len(left) + len(leftovers), nil
 }
 
 // destroyTargets gathers a stage's resources from the state file, from a

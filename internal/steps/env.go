@@ -24,10 +24,17 @@ type Env struct {
 	AWS   *awsx.Clients
 	// Log prints progress (stderr in the CLI). It must be safe for concurrent use.
 	Log awsx.Logf
+	// Observer, when set, is told every progress event instead (a live
+	// terminal view); see events.go.
+	Observer awsx.Observer
 
 	accountOnce sync.Once
 	accountID   string
 	accountErr  error
+	// logged holds the keys of lines logOnce printed in this process.
+	logged sync.Map
+	// reports caches instance reports by object key (reports.go).
+	reports sync.Map
 }
 
 // AccountID returns the caller's account id (cached).
@@ -70,6 +77,8 @@ type Run struct {
 	DryRun bool
 	// quiet drops progress lines (status checks drift with a silent dry run).
 	quiet bool
+	// earlyStart is when up started the stage's Early part (zero: it did not).
+	earlyStart time.Time
 
 	mu      sync.Mutex
 	changes []Change
@@ -98,8 +107,17 @@ func (p *plannedOutputs) set(stage, key, v string) {
 
 // Logf prints a progress line prefixed with the stage name.
 func (r *Run) Logf(format string, args ...any) {
-	if r.Log != nil && !r.quiet {
-		r.Log("["+r.Stage.Name+"] "+format, args...)
+	r.report(awsx.Event{Kind: awsx.EventLog}, format, args...)
+}
+
+// logOnce prints a progress line once per process (several stages may
+// meet the same fact).
+func (r *Run) logOnce(key, format string, args ...any) {
+	if r.Log == nil || r.quiet {
+		return
+	}
+	if _, seen := r.logged.LoadOrStore(key, true); !seen {
+		r.Logf(format, args...)
 	}
 }
 
@@ -119,7 +137,7 @@ func (r *Run) change(action, kind, name, detail string, do func() error) error {
 	if r.DryRun {
 		return nil
 	}
-	r.Logf("%s", c)
+	r.report(awsx.Event{Kind: awsx.EventChange}, "%s", c)
 	err := do()
 	if awsx.IsAlreadyDone(err) {
 		// The check before this change saw it needed; what AWS finds in

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Outputs of stage 3.
@@ -26,52 +28,73 @@ func frontendLBStage() *Stage {
 	}
 }
 
-// applyFrontendLB bakes the frontend AMI, launches frontend-2 from it and
-// builds the target group and load balancer with both instances as healthy
-// targets. Once stage autoscaling retired the stand-alone instances, only
-// the AMI (the launch template uses it), group and load balancer remain.
-func applyFrontendLB(ctx context.Context, r *Run) error {
-	t := &frontendTier
-	retired := bootstrapRetired(r)
-	frontend1 := r.Output("security", OutFrontend1ID)
-	ami, err := ensureTierImage(ctx, r, t, frontend1)
-	if err != nil {
-		return err
-	}
-	var frontend2 string
-	if !retired {
-		if frontend2, err = ensureAMIInstance(ctx, r, t, ami, frontendSettings(linkedAPIURL(r))); err != nil {
-			return err
-		}
-	}
-	tg, err := ensureTargetGroup(ctx, r, targetGroupSpec{Key: "target-group", Name: r.Name("frontend-tg"),
+// tierFront is a tier's target group and load balancer.
+type tierFront struct {
+	tg, lb, dns string
+}
+
+// ensureTierFront makes the tier's target group, internet-facing load
+// balancer (waiting until it is active) and listener.
+func ensureTierFront(ctx context.Context, r *Run, t *appTier, lbSGOutput string, subnets ...int) (tierFront, error) {
+	tg, err := ensureTargetGroup(ctx, r, targetGroupSpec{Key: "target-group", Name: r.Name(t.Name + "-tg"),
 		VPCID: r.Output("vpc", OutVPCID), HealthPath: t.HealthPath, Port: t.Port})
 	if err != nil {
-		return err
+		return tierFront{}, err
 	}
-	lb, dns, err := ensureLoadBalancer(ctx, r, loadBalancerSpec{Key: "load-balancer", Name: r.Name("frontend-lb"),
-		SecurityGroup: r.Output("security", OutFrontendLBSG), Subnets: publicSubnets(r, 1, 2)})
+	lb, dns, err := ensureLoadBalancer(ctx, r, loadBalancerSpec{Key: "load-balancer", Name: r.Name(t.Name + "-lb"),
+		SecurityGroup: r.Output("security", lbSGOutput), Subnets: publicSubnets(r, subnets...)})
+	if err != nil {
+		return tierFront{}, err
+	}
+	return tierFront{tg: tg, lb: lb, dns: dns}, ensureListener(ctx, r, "listener", lb, t.Port, tg)
+}
+
+// ensureTierImageOutputs bakes (or finds) the tier's AMI of rel and records
+// it and its release as the stage's outputs.
+func ensureTierImageOutputs(ctx context.Context, r *Run, t *appTier, rel release) (string, error) {
+	ami, err := ensureTierImage(ctx, r, t, rel)
+	if err != nil {
+		return "", err
+	}
+	return ami, setOutputs(r, map[string]string{t.AMIOutput: ami, t.ReleaseOutput: rel.sha})
+}
+
+// applyFrontendLB builds the target group and load balancer while the
+// frontend AMI bakes, launches frontend-2 from the AMI, and waits until
+// both stand-alone instances run the release as healthy targets. Once
+// stage autoscaling retired them, only the AMI (the launch template uses
+// it), group and load balancer remain.
+func applyFrontendLB(ctx context.Context, r *Run) error {
+	t := &frontendTier
+	rel, err := wantedRelease(r, t)
 	if err != nil {
 		return err
 	}
-	if err := ensureListener(ctx, r, "listener", lb, t.Port, tg); err != nil {
+	var front tierFront
+	var ami string
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { front, err = ensureTierFront(gctx, r, t, OutFrontendLBSG, 1, 2); return err })
+	g.Go(func() (err error) { ami, err = ensureTierImageOutputs(gctx, r, t, rel); return err })
+	if err := g.Wait(); err != nil {
 		return err
 	}
-	outputs := map[string]string{OutFrontendAMI: ami, OutFrontendTGARN: tg, OutFrontendLBARN: lb, OutFrontendLBDNS: dns,
-		OutAppURL: "http://" + dns}
-	if retired {
+	outputs := map[string]string{OutFrontendTGARN: front.tg, OutFrontendLBARN: front.lb, OutFrontendLBDNS: front.dns, OutAppURL: "http://" + front.dns}
+	if bootstrapRetired(r) {
 		r.Logf("frontend-2 %s", retiredNote(r, t))
-		return setOutputs(r, outputs)
+	} else {
+		if _, err := ensureAMIInstance(ctx, r, t, ami, rel); err != nil {
+			return err
+		}
+		ids, err := rollInstances(ctx, r, t, rel, front.tg)
+		if err != nil {
+			return err
+		}
+		outputs[OutFrontend2ID] = ids[1]
 	}
-	outputs[OutFrontend2ID] = frontend2
-	targets := []string{frontend1, frontend2}
-	if err := ensureTargets(ctx, r, tg, t.Port, targets); err != nil {
+	if err := setOutputs(r, outputs); err != nil {
 		return err
 	}
-	if err := waitHealthyTargets(ctx, r, tg, targets); err != nil {
-		return err
-	}
-	return setOutputs(r, outputs)
+	return pruneTierImages(ctx, r, t, ami)
 }
 
 // publicSubnets returns public subnets by number (1-4).
@@ -96,15 +119,10 @@ func setOutputs(r *Run, outputs map[string]string) error {
 }
 
 func liveFrontendLB(ctx context.Context, r *Run) ([]Fact, error) {
-	frontend2 := fmt.Sprintf("%s %s", r.Output(r.Stage.Name, OutFrontend2ID), instanceStateOf(ctx, r.Env, r.Output(r.Stage.Name, OutFrontend2ID)))
-	if bootstrapRetired(r) {
-		frontend2 = retiredNote(r, &frontendTier)
-	}
-	return []Fact{
-		{Name: "frontend-2", Value: frontend2},
+	facts := []Fact{{Name: "release", Value: shortRelease(r.Output(r.Stage.Name, OutFrontendRelease))}}
+	return append(append(facts, tierInstanceFacts(ctx, r, &frontendTier, r.Stage.Name)...),
 		targetHealthFact(ctx, r.Env, "frontend-tg", r.Output(r.Stage.Name, OutFrontendTGARN)),
-		{Name: "app URL", Value: r.Output(r.Stage.Name, OutAppURL)},
-	}, nil
+		Fact{Name: "app URL", Value: r.Output(r.Stage.Name, OutAppURL)}), nil
 }
 
 // targetHealthFact is "healthy/total" of a target group, for status.

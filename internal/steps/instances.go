@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -17,20 +18,11 @@ import (
 
 // The stand-alone instances of stages 2-4: two per tier. The first of a
 // tier is installed from S3 on plain Ubuntu (bootstrap user data) and is
-// the source of the tier's AMI; the second starts from that AMI and only
-// gets its runtime settings. Every instance carries the hash of its
-// runtime settings in a tag, so a later stage can tell whether it runs
-// with the settings it should (see rollInstances).
-
-// Tags on every tier instance, next to Name and the stack tags. The step
-// tag names the stage that owns the instance (lists it in its state),
-// whichever stage launched it.
-const (
-	tagConfig       = "myappctl:config" // runtimeSettings.hash() it was launched with
-	tagSource       = "myappctl:source" // how it was installed
-	sourceBootstrap = "bootstrap"       // from Ubuntu, installs the binary from S3
-	sourceAMI       = "ami"             // from the tier AMI, only writes settings
-)
+// the source of the tier's first AMI; the second starts from that AMI.
+// Every instance runs with its tier's instance profile, carries the release
+// it runs in a tag, and reads its runtime settings from Parameter Store
+// (settings.go), so no setting and no secret is in its user data and a
+// settings change replaces no instance. Only a new release does.
 
 // Ubuntu 22.04 amd64 from Canonical (DESIGN.md §8).
 const (
@@ -38,17 +30,21 @@ const (
 	jammyNamePattern = "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*"
 )
 
-// appTier is one tier of stand-alone instances.
+// appTier is one tier of instances.
 type appTier struct {
-	Name        string // frontend, backend: the object prefix in the artifacts bucket
+	Name        string // frontend, backend: the tier in settings paths, release keys and reports
 	Service     string // systemd unit and binary (file in artifacts_dir)
 	Port        int32  // the app's port and the target group's
 	HealthPath  string
 	GroupOutput string // stage security's output holding the tier's group
-	AMIName     string
-	AMIStage    string // stage that bakes the AMI and records it as AMIOutput
-	AMIOutput   string
-	Members     [2]tierMember
+	// ProfileOutput is stage security's output holding the instance profile
+	// (its name, or the configured name or ARN).
+	ProfileOutput string
+	AMIName       string
+	AMIStage      string // stage that bakes the AMI and records it as AMIOutput
+	AMIOutput     string
+	ReleaseOutput string // the AMI stage's output: the release the AMI holds
+	Members       [2]tierMember
 }
 
 // tierMember is one stand-alone instance.
@@ -62,73 +58,75 @@ type tierMember struct {
 func (m tierMember) key() string { return "instance/" + m.Name }
 
 var frontendTier = appTier{Name: "frontend", Service: "myapp-frontend", Port: 80, HealthPath: "/", GroupOutput: OutFrontendSG,
-	AMIName: "frontend-AMI", AMIStage: "frontend-lb", AMIOutput: OutFrontendAMI,
+	ProfileOutput: OutFrontendProfile, AMIName: "frontend-AMI", AMIStage: "frontend-lb", AMIOutput: OutFrontendAMI, ReleaseOutput: OutFrontendRelease,
 	Members: [2]tierMember{{"frontend-1", "security", OutFrontend1ID, 1}, {"frontend-2", "frontend-lb", OutFrontend2ID, 2}}}
 
 var backendTier = appTier{Name: "backend", Service: "myapp-backend", Port: 8090, HealthPath: "/health", GroupOutput: OutBackendSG,
-	AMIName: "backend-AMI", AMIStage: "backend", AMIOutput: OutBackendAMI,
+	ProfileOutput: OutBackendProfile, AMIName: "backend-AMI", AMIStage: "backend", AMIOutput: OutBackendAMI, ReleaseOutput: OutBackendRelease,
 	Members: [2]tierMember{{"backend-1", "backend", OutBackend1ID, 3}, {"backend-2", "backend", OutBackend2ID, 4}}}
 
-// placeholderAPIURL is the documented APIURL until stage 7 links the tiers.
-const placeholderAPIURL = "http://localhost:8090"
-
-// frontendSettings are the frontend's runtime settings.
-func frontendSettings(apiURL string) runtimeSettings {
-	return runtimeSettings{{"PORT", "80"}, {"APIURL", apiURL}}
-}
-
-// backendSettings are the backend's runtime settings: the database once
-// stage rds wrote it (without DBURL the backend runs on SQLite), and the
-// carousel index URL, which follows from the configuration and account
-// whether or not stage s3-sync has run yet.
-func backendSettings(ctx context.Context, r *Run) (runtimeSettings, error) {
-	s := runtimeSettings{{"PORT", fmt.Sprint(backendTier.Port)}}
-	if endpoint := r.Output("rds", OutDBEndpoint); endpoint != "" {
-		s = append(s, envVar{"DBURL", endpoint}, envVar{"DBPORT", r.Output("rds", OutDBPort)},
-			envVar{"DBUSER", r.Output("rds", OutDBUsername)}, envVar{"DBPASSWORD", r.State.Secret("rds", SecretDBPassword)},
-			envVar{"DBDATABASE", r.Output("rds", OutDBName)})
+// serviceEnv is the environment the tier's service runs with on every
+// instance: where its settings and reports live. No setting, no secret.
+func serviceEnv(r *Run, t *appTier) runtimeSettings {
+	return runtimeSettings{
+		{"PORT", fmt.Sprint(t.Port)},
+		{"SETTINGS_PATH", settingsPath(r, t)},
+		{"SETTINGS_REFRESH", r.Cfg.SettingsRefresh.String()},
+		{"REPORT_BUCKET", r.Output("security", OutArtifactsBucket)},
+		{"REPORT_TIER", t.Name},
+		{"STACK", r.Cfg.Stack},
+		{"AWS_REGION", r.Cfg.Region},
 	}
-	u, err := carouselIndexURL(ctx, r.Env)
-	if err != nil {
-		return nil, &StageError{Stage: r.Stage.Name, Action: "name", Resource: "carousel bucket", Err: err}
-	}
-	return append(s, envVar{"CAROUSEL_URL", u}), nil
 }
 
 // ensureSourceInstance makes the tier's first instance: plain Ubuntu whose
-// user data installs the app from the artifacts bucket. An instance that
-// exists is kept whatever its settings (rollInstances changes those).
-func ensureSourceInstance(ctx context.Context, r *Run, t *appTier, settings runtimeSettings) (string, error) {
+// user data installs the release from the artifacts bucket. An instance
+// that exists is kept whatever it runs (rollInstances replaces it when its
+// release differs).
+func ensureSourceInstance(ctx context.Context, r *Run, t *appTier, rel release) (string, error) {
 	m := t.Members[0]
-	detail := fmt.Sprintf("%s in public subnet %d, Ubuntu 22.04 installing %s%s", r.Cfg.InstanceType, m.Subnet, t.Service, artifactNote(r, t.Service))
+	detail := fmt.Sprintf("%s in public subnet %d, Ubuntu 22.04 installing %s release %s%s", r.Cfg.InstanceType, m.Subnet, t.Service, rel.short(), artifactNote(r, t.Service))
 	return ensureMemberInstance(ctx, r, m, detail, func(ctx context.Context, token string) (string, error) {
-		art, err := publishArtifact(ctx, r, t)
+		userData, image, err := bootstrapLaunch(ctx, r, t, rel)
 		if err != nil {
 			return "", err
 		}
-		image, err := baseImage(ctx, r)
-		if err != nil {
-			return "", err
-		}
-		userData, err := renderBootstrapUserData(t.Service, settings, art, defaultUserDataPaths())
-		if err != nil {
-			return "", err
-		}
-		return launchInstance(ctx, r, t, m, launch{token: token, image: image, userData: userData, config: settings.hash(), source: sourceBootstrap})
+		return launchInstance(ctx, r, t, launch{name: r.Name(m.Name), owner: m.Owner, subnet: m.Subnet, token: token,
+			image: image, userData: userData, release: rel.sha, source: sourceBootstrap})
 	})
 }
 
+// bootstrapLaunch publishes the release and returns the user data that
+// installs it and the base image it installs on.
+func bootstrapLaunch(ctx context.Context, r *Run, t *appTier, rel release) (userData, image string, err error) {
+	ref, err := publishRelease(ctx, r, t, rel)
+	if err != nil {
+		return "", "", err
+	}
+	if image, err = baseImage(ctx, r); err != nil {
+		return "", "", err
+	}
+	userData, err = renderBootstrapUserData(t.Name, t.Service, serviceEnv(r, t), ref, defaultUserDataPaths())
+	return userData, image, err
+}
+
 // ensureAMIInstance makes the tier's second instance from the tier AMI.
-func ensureAMIInstance(ctx context.Context, r *Run, t *appTier, ami string, settings runtimeSettings) (string, error) {
+func ensureAMIInstance(ctx context.Context, r *Run, t *appTier, ami string, rel release) (string, error) {
 	m := t.Members[1]
-	detail := fmt.Sprintf("%s in public subnet %d, from %s", r.Cfg.InstanceType, m.Subnet, ami)
+	detail := fmt.Sprintf("%s in public subnet %d, from %s (release %s)", r.Cfg.InstanceType, m.Subnet, ami, rel.short())
 	return ensureMemberInstance(ctx, r, m, detail, func(ctx context.Context, token string) (string, error) {
-		userData, err := renderRuntimeUserData(t.Service, settings, defaultUserDataPaths())
-		if err != nil {
-			return "", err
-		}
-		return launchInstance(ctx, r, t, m, launch{token: token, image: ami, userData: userData, config: settings.hash(), source: sourceAMI})
+		return launchFromAMI(ctx, r, t, m, token, ami, rel)
 	})
+}
+
+// launchFromAMI starts a member from the tier AMI (which holds rel).
+func launchFromAMI(ctx context.Context, r *Run, t *appTier, m tierMember, token, ami string, rel release) (string, error) {
+	userData, err := renderRuntimeUserData(t.Name, t.Service, serviceEnv(r, t), defaultUserDataPaths())
+	if err != nil {
+		return "", err
+	}
+	return launchInstance(ctx, r, t, launch{name: r.Name(m.Name), owner: m.Owner, subnet: m.Subnet, token: token,
+		image: ami, userData: userData, release: rel.sha, source: sourceAMI})
 }
 
 // ensureMemberInstance finds (state id, else Name tag) or launches a member
@@ -136,42 +134,53 @@ func ensureAMIInstance(ctx context.Context, r *Run, t *appTier, ami string, sett
 func ensureMemberInstance(ctx context.Context, r *Run, m tierMember, detail string, create func(context.Context, string) (string, error)) (string, error) {
 	name := r.Name(m.Name)
 	id, err := r.Ensure(ctx, Spec{Key: m.key(), Kind: instanceKind, Name: name, Detail: detail, Create: create})
+	if err == nil && m.Owner == r.Stage.Name {
+		err = r.SetOutput(m.Output, id)
+	}
 	if err != nil || isPlanned(id) || r.DryRun {
 		return id, err
 	}
 	return id, waitInstanceRunning(ctx, r, id, name)
 }
 
-// launch is one RunInstances of a tier member.
+// launch is one RunInstances of a tier instance.
 type launch struct {
-	token, image, userData, config, source string
+	name, owner string // Name tag; the stage whose step tag it carries
+	subnet      int    // public subnet number
+	token, image, userData,
+	release, source string
+	extraTags awsx.Tags
 }
 
-// launchInstance starts a member: its tier's group, its public subnet,
-// IMDSv2 only, a key pair only when configured, tagged (instance and root
-// volume) in the call, owned by the member's stage.
-func launchInstance(ctx context.Context, r *Run, t *appTier, m tierMember, l launch) (string, error) {
+// launchInstance starts a tier instance: its tier's group, instance profile
+// and public subnet, IMDSv2 only, a key pair only when configured, tagged
+// (instance and root volume) in the call. A profile IAM has not yet
+// propagated to EC2 is retried.
+func launchInstance(ctx context.Context, r *Run, t *appTier, l launch) (string, error) {
 	subnets := strings.Split(r.Output("vpc", OutPublicSubnets), ",")
-	group := r.Output("security", t.GroupOutput)
-	if len(subnets) < m.Subnet || group == "" {
-		return "", fmt.Errorf("stage %s: the public subnets or the %s security group are not in the state file: run `myappctl up --to security` first", r.Stage.Name, t.Name)
+	group, profile := r.Output("security", t.GroupOutput), r.Output("security", t.ProfileOutput)
+	if len(subnets) < l.subnet || group == "" || profile == "" {
+		return "", fmt.Errorf("stage %s: the public subnets, the %s security group or instance profile are not in the state file: run `myappctl up --to security` first", r.Stage.Name, t.Name)
 	}
-	name := r.Name(m.Name)
-	tags := awsx.StackTags(r.Cfg.Stack, m.Owner, name)
-	instanceTags := awsx.Tags{tagConfig: l.config, tagSource: l.source}
-	for k, v := range tags {
-		instanceTags[k] = v
-	}
+	tags := awsx.StackTags(r.Cfg.Stack, l.owner, l.name)
+	instanceTags := awsx.Tags{tagRelease: l.release, tagSource: l.source, tagTier: t.Name}
+	maps.Copy(instanceTags, l.extraTags)
+	maps.Copy(instanceTags, tags)
 	in := &ec2.RunInstancesInput{ImageId: aws.String(l.image), InstanceType: ec2types.InstanceType(r.Cfg.InstanceType),
-		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(subnets[m.Subnet-1]), SecurityGroupIds: []string{group},
-		UserData: aws.String(base64.StdEncoding.EncodeToString([]byte(l.userData))), ClientToken: aws.String(l.token),
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(subnets[l.subnet-1]), SecurityGroupIds: []string{group},
+		IamInstanceProfile: profileSpec(profile),
+		UserData:           aws.String(base64.StdEncoding.EncodeToString([]byte(l.userData))), ClientToken: aws.String(l.token),
 		MetadataOptions: &ec2types.InstanceMetadataOptionsRequest{HttpTokens: ec2types.HttpTokensStateRequired,
 			HttpPutResponseHopLimit: aws.Int32(2), HttpEndpoint: ec2types.InstanceMetadataEndpointStateEnabled},
 		TagSpecifications: append(instanceTags.EC2Spec(ec2types.ResourceTypeInstance), tags.EC2Spec(ec2types.ResourceTypeVolume)...)}
 	if r.Cfg.KeyName != "" {
 		in.KeyName = aws.String(r.Cfg.KeyName)
 	}
-	out, err := r.AWS.EC2.RunInstances(ctx, in)
+	var out *ec2.RunInstancesOutput
+	err := untilProfileVisible(ctx, r, profile, func() (err error) {
+		out, err = r.AWS.EC2.RunInstances(ctx, in)
+		return err
+	})
 	if err != nil {
 		return "", err
 	}
@@ -223,53 +232,6 @@ func waitInstanceRunning(ctx context.Context, r *Run, id, name string) error {
 			o.MinDelay, o.MaxDelay = spec.Interval, spec.Interval
 		})
 		return w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}}, maxWait)
-	})
-	if err != nil {
-		return &StageError{Stage: r.Stage.Name, Action: "wait for", Resource: instanceKind.Type + " " + name, Err: err}
-	}
-	return nil
-}
-
-// waitInstanceReady waits until the instance's user data reports on the
-// console that the service is installed and configured: the bootstrap
-// prints the ready marker, an instance from an AMI the configured marker.
-func waitInstanceReady(ctx context.Context, r *Run, id, name, service string) error {
-	in, err := describeInstance(ctx, r.Env, id)
-	if err != nil || in == nil {
-		if err == nil {
-			err = fmt.Errorf("it no longer exists: run `myappctl up` to recreate it")
-		}
-		return &StageError{Stage: r.Stage.Name, Action: "describe", Resource: instanceKind.Type + " " + name, Err: err}
-	}
-	marker := markerReady + " " + service + " "
-	if awsx.EC2TagMap(in.Tags)[tagSource] == sourceAMI {
-		marker = markerConfigured + " " + service + " "
-	}
-	spec := r.wait(name+" ("+id+") to finish installing "+service, 0,
-		"read its console with `aws ec2 get-console-output --instance-id "+id+" --output text` (cloud-init logs are in /var/log/cloud-init-output.log)")
-	latest := true // Nitro instances show the console as it is; others only refresh it now and then
-	err = awsx.Poll(ctx, spec, func(ctx context.Context) (bool, string, error) {
-		out, err := r.AWS.EC2.GetConsoleOutput(ctx, &ec2.GetConsoleOutputInput{InstanceId: aws.String(id), Latest: aws.Bool(latest)})
-		if err != nil && latest && awsx.ErrorCode(err) != "" && !awsx.IsNotFound(err) {
-			latest = false // not a Nitro instance (t2): ask for the buffered output
-			out, err = r.AWS.EC2.GetConsoleOutput(ctx, &ec2.GetConsoleOutputInput{InstanceId: aws.String(id)})
-		}
-		if err != nil {
-			return false, "", err
-		}
-		text, _ := base64.StdEncoding.DecodeString(aws.ToString(out.Output))
-		for _, line := range strings.Split(string(text), "\n") {
-			if i := strings.Index(line, markerFailed); i >= 0 {
-				return false, "", fmt.Errorf("its user data failed: %s; see /var/log/cloud-init-output.log on the instance, fix the cause, then terminate it and run again", strings.TrimSpace(line[i:]))
-			}
-			if strings.Contains(line, marker) {
-				return true, "", nil
-			}
-		}
-		if len(text) == 0 {
-			return false, "no console output yet", nil
-		}
-		return false, "booting", nil
 	})
 	if err != nil {
 		return &StageError{Stage: r.Stage.Name, Action: "wait for", Resource: instanceKind.Type + " " + name, Err: err}

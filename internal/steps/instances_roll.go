@@ -15,31 +15,23 @@ import (
 	"github.com/myappctl/myappctl/internal/state"
 )
 
-// rollInstances makes both stand-alone instances of a tier run with
-// settings, and (when tgARN is set) serve as healthy targets of that group.
-// It returns their ids, in member order.
+// rollInstances makes both stand-alone instances of a tier run release
+// rel, and (when tgARN is set) serve as healthy targets of that group. It
+// returns their ids, in member order.
 //
-// An instance whose config tag differs from settings.hash() is replaced,
-// one instance at a time: a new one is launched from the tier AMI, recorded
-// in its owner stage's state (and output) at once, registered, and waited
-// on until healthy; only then is the old one deregistered, drained and
-// terminated. So the group never loses its last healthy target. An instance
-// that already runs the settings is only registered; a missing one is
-// launched. Leftovers of an interrupted replacement are retired.
-//
-// Stage 6 runs the backend with the database this way; stage 7 (link)
-// gives the frontend its API URL with
-//
-//	rollInstances(ctx, r, &frontendTier, frontendSettings(apiURL), r.Output("frontend-lb", OutFrontendTGARN))
-//
-// and any stage that changes a tier's runtime settings should do the same.
-func rollInstances(ctx context.Context, r *Run, t *appTier, settings runtimeSettings, tgARN string) ([]string, error) {
-	if err := settings.validate(); err != nil {
-		return nil, fmt.Errorf("stage %s: %w", r.Stage.Name, err)
-	}
+// An instance whose release tag differs from rel is replaced, one instance
+// at a time: a new one is launched from the tier AMI (which holds rel),
+// recorded in its owner stage's state (and output) at once, waited on until
+// it reports rel, registered and waited on until healthy; only then is the
+// old one deregistered, drained and terminated. So the group never has
+// fewer healthy targets than before. An instance that already runs rel is
+// only registered; a missing one is launched. Leftovers of an interrupted
+// replacement are retired. Settings never replace an instance: they reach
+// the running ones through Parameter Store.
+func rollInstances(ctx context.Context, r *Run, t *appTier, rel release, tgARN string) ([]string, error) {
 	var ids, retired []string
 	for _, m := range t.Members {
-		id, old, err := rollMember(ctx, r, t, m, settings, tgARN)
+		id, old, err := rollMember(ctx, r, t, m, rel, tgARN)
 		if err != nil {
 			return nil, err
 		}
@@ -58,21 +50,26 @@ func rollInstances(ctx context.Context, r *Run, t *appTier, settings runtimeSett
 	return ids, nil
 }
 
-// rollMember brings one member to settings; it returns the current id and
-// the ids of instances it terminated.
-func rollMember(ctx context.Context, r *Run, t *appTier, m tierMember, settings runtimeSettings, tgARN string) (string, []string, error) {
+// rollMember brings one member to rel; it returns the current id and the
+// ids of instances it terminated.
+func rollMember(ctx context.Context, r *Run, t *appTier, m tierMember, rel release, tgARN string) (string, []string, error) {
 	name := r.Name(m.Name)
 	live, err := findInstances(ctx, r.Env, awsx.Tags{awsx.TagStack: r.Cfg.Stack, awsx.TagName: name})
 	if err != nil {
 		return "", nil, &StageError{Stage: r.Stage.Name, Action: "find", Resource: instanceKind.Type + " " + name, Err: err}
 	}
-	id, err := memberWithSettings(ctx, r, t, m, live, settings)
+	id, replacing, err := memberWithRelease(ctx, r, t, m, live, rel)
 	if err != nil {
 		return "", nil, err
 	}
 	if !isPlanned(id) && !r.DryRun {
 		if err := waitInstanceRunning(ctx, r, id, name); err != nil {
 			return "", nil, err
+		}
+		if replacing {
+			if err := waitReports(ctx, r, t, map[string]string{id: name}, reportWant{release: rel.sha, what: "to run release " + rel.short()}); err != nil {
+				return "", nil, err
+			}
 		}
 	}
 	if tgARN != "" {
@@ -86,7 +83,7 @@ func rollMember(ctx context.Context, r *Run, t *appTier, m tierMember, settings 
 	var retired []string
 	for _, in := range live {
 		if old := aws.ToString(in.InstanceId); old != id {
-			detail := fmt.Sprintf("old instance %s (config %s, now %s)", old, orNone(configOf(in)), settings.hash())
+			detail := fmt.Sprintf("old instance %s (release %s, now %s)", old, shortRelease(releaseOf(in)), rel.short())
 			if err := retireInstance(ctx, r, in, retirement{tgARN: tgARN, port: t.Port, name: name, why: "replaced", detail: detail}); err != nil {
 				return "", nil, err
 			}
@@ -96,25 +93,30 @@ func rollMember(ctx context.Context, r *Run, t *appTier, m tierMember, settings 
 	return id, retired, nil
 }
 
-// memberWithSettings returns the member's instance that runs settings: the
-// current one when its config tag matches, else a replacement an
-// interrupted run launched, else a new one.
-func memberWithSettings(ctx context.Context, r *Run, t *appTier, m tierMember, live []ec2types.Instance, settings runtimeSettings) (string, error) {
-	name, want := r.Name(m.Name), settings.hash()
+// memberWithRelease returns the member's instance that runs rel: the
+// current one when its release tag matches, else a replacement an
+// interrupted run launched, else a new one (replacing reports that it is
+// new, so the caller waits for its report).
+func memberWithRelease(ctx context.Context, r *Run, t *appTier, m tierMember, live []ec2types.Instance, rel release) (id string, replacing bool, err error) {
+	name := r.Name(m.Name)
 	cur := currentInstance(r, m, live)
-	if cur != nil && configOf(*cur) == want {
+	if planned := r.Output(m.Owner, m.Output); cur == nil && isPlanned(planned) {
+		return planned, false, nil // a plan: its stage launches it with rel
+	}
+	if cur != nil && releaseOf(*cur) == rel.sha {
 		id := aws.ToString(cur.InstanceId)
 		if rec, _ := r.State.Resource(m.Owner, m.key()); rec.ID != id { // adopted by its Name tag
-			return id, recordMember(r, m, id, name)
+			return id, false, recordMember(r, m, id, name)
 		}
-		return id, nil
+		return id, false, nil
 	}
-	if resumed := newestWithConfig(live, want); resumed != nil {
+	if resumed := newestWithRelease(live, rel.sha); resumed != nil {
 		id := aws.ToString(resumed.InstanceId)
 		r.Logf("resuming the replacement of %s with %s", name, id)
-		return id, recordMember(r, m, id, name)
+		return id, true, recordMember(r, m, id, name)
 	}
-	return launchReplacement(ctx, r, t, m, cur, settings)
+	id, err = launchReplacement(ctx, r, t, m, cur, rel)
+	return id, true, err
 }
 
 // currentInstance is the member as its owner's state records it, else the
@@ -132,41 +134,38 @@ func currentInstance(r *Run, m tierMember, live []ec2types.Instance) *ec2types.I
 	return nil
 }
 
-func configOf(in ec2types.Instance) string { return awsx.EC2TagMap(in.Tags)[tagConfig] }
+// releaseOf is the release an instance (or image) was launched with.
+func releaseOf(in ec2types.Instance) string { return awsx.EC2TagMap(in.Tags)[tagRelease] }
 
-func newestWithConfig(live []ec2types.Instance, config string) *ec2types.Instance {
+func newestWithRelease(live []ec2types.Instance, sha string) *ec2types.Instance {
 	for i := len(live) - 1; i >= 0; i-- {
-		if configOf(live[i]) == config {
+		if releaseOf(live[i]) == sha {
 			return &live[i]
 		}
 	}
 	return nil
 }
 
-// launchReplacement starts the member from the tier AMI with settings and
-// records it as the member in its owner's state before anything waits.
-func launchReplacement(ctx context.Context, r *Run, t *appTier, m tierMember, cur *ec2types.Instance, settings runtimeSettings) (string, error) {
-	name, want := r.Name(m.Name), settings.hash()
+// launchReplacement starts the member from the tier AMI and records it as
+// the member in its owner's state before anything waits.
+func launchReplacement(ctx context.Context, r *Run, t *appTier, m tierMember, cur *ec2types.Instance, rel release) (string, error) {
+	name := r.Name(m.Name)
 	ami := r.Output(t.AMIStage, t.AMIOutput)
 	if ami == "" {
 		return "", fmt.Errorf("stage %s: the %s AMI is not in the state file: run `myappctl step %s` first", r.Stage.Name, t.Name, t.AMIStage)
 	}
-	detail := "from " + ami + ", config " + want
+	detail := fmt.Sprintf("from %s, release %s", ami, rel.short())
 	if cur != nil {
-		detail = fmt.Sprintf("replaces %s (config %s → %s), from %s", aws.ToString(cur.InstanceId), orNone(configOf(*cur)), want, ami)
+		detail = fmt.Sprintf("replaces %s (release %s → %s), from %s", aws.ToString(cur.InstanceId), shortRelease(releaseOf(*cur)), rel.short(), ami)
 	}
-	key := "replace/" + m.Name + "/" + want
+	key := "replace/" + m.Name + "/" + rel.short()
 	id := plannedID(m.key())
 	err := r.change("create", instanceKind.Type, name, detail, func() error {
 		token, err := r.clientToken(key)
 		if err != nil {
 			return err
 		}
-		userData, err := renderRuntimeUserData(t.Service, settings, defaultUserDataPaths())
-		if err != nil {
-			return err
-		}
-		if id, err = launchInstance(ctx, r, t, m, launch{token: token, image: ami, userData: userData, config: want, source: sourceAMI}); err != nil {
+		if id, err = launchFromAMI(ctx, r, t, m, token, ami, rel); err != nil {
 			return err
 		}
 		if err := recordMember(r, m, id, name); err != nil {

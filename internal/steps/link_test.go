@@ -4,57 +4,45 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-
-	"github.com/myappctl/myappctl/internal/awsx"
+	"github.com/myappctl/myappctl/internal/awsx/fakeaws"
+	"github.com/myappctl/myappctl/internal/settings"
 )
 
-func TestLinkRollsTheFrontendKeepingAHealthyTarget(t *testing.T) {
+func TestLinkWritesTheAPIURLAndReplacesNothing(t *testing.T) {
 	cb := newStackBed(t)
 	cb.up("backend-lb")
 	cb.step("frontend-lb")
 	st := cb.state()
 	old := []string{st.Output("security", OutFrontend1ID), st.Output("frontend-lb", OutFrontend2ID)}
-	backend := []string{st.Output("backend", OutBackend1ID), st.Output("backend", OutBackend2ID)}
 	tg := st.Output("frontend-lb", OutFrontendTGARN)
 	guard := cb.guardServing(func() string { return tg })
+	cb.cloud.Agent.Configure(func(a *fakeaws.Agent) { a.SettingsLag = 2 }) // the services re-read every few seconds
+	cb.cloud.ResetCalls()
 
 	res := cb.step("link")
-	var actions []string
-	for _, c := range res.Changes {
-		actions = append(actions, c.Action+" "+c.Kind)
-	}
-	want := "create ec2:instance,modify elbv2:target-group,modify elbv2:target-group,delete ec2:instance," +
-		"create ec2:instance,modify elbv2:target-group,modify elbv2:target-group,delete ec2:instance"
-	if strings.Join(actions, ",") != want {
-		t.Errorf("changes:\n%s\nwant\n%s", strings.Join(actions, ","), want)
-	}
-	if guard.hits != 4 {
-		t.Errorf("guard saw %d deregistrations/terminations, want 4", guard.hits)
-	}
 	apiURL := "http://" + st.Output("backend-lb", OutBackendLBDNS) + ":8090"
+	if len(res.Changes) != 1 || res.Changes[0].Kind != parameterKind.Type || res.Changes[0].Detail != "APIURL="+apiURL {
+		t.Errorf("changes: %v", res.Changes)
+	}
+	if m := strings.Join(cb.cloud.MutatingCalls(), ","); m != "PutParameter" {
+		t.Errorf("mutating calls %s: a relink launches nothing and makes no template version", m)
+	}
+	if guard.hits != 0 {
+		t.Errorf("link deregistered or terminated %d instances", guard.hits)
+	}
 	if got := st.Output("link", OutAPIURL); got != apiURL {
 		t.Errorf("api url %q, want %q", got, apiURL)
 	}
-	now := []string{st.Output("security", OutFrontend1ID), st.Output("frontend-lb", OutFrontend2ID)}
-	for i, id := range now {
-		if id == old[i] {
-			t.Fatalf("frontend member %d was not replaced", i+1)
-		}
-		ud, _ := cb.cloud.EC2.InstanceUserData(id)
-		if !strings.Contains(ud, `APIURL="`+apiURL+`"`) || awsx.EC2TagMap(cb.instance(id).Tags)[tagConfig] != frontendSettings(apiURL).hash() {
-			t.Errorf("%s does not run with the API URL:\n%s", id, ud)
-		}
-		if s := cb.instance(old[i]).State.Name; s != ec2types.InstanceStateNameTerminated {
-			t.Errorf("old %s is %s", old[i], s)
+	for _, id := range old {
+		if rep := cb.report("frontend", id); rep.SettingsVersion != settings.Version(frontendSettings(apiURL)) {
+			t.Errorf("%s does not serve the API URL: %+v", id, rep)
 		}
 	}
-	if got := cb.targets(tg)["healthy"]; strings.Join(got, ",") != strings.Join(sortedStrings(now), ",") {
-		t.Errorf("healthy targets %v, want %v", got, now)
+	if now := []string{st.Output("security", OutFrontend1ID), st.Output("frontend-lb", OutFrontend2ID)}; strings.Join(now, ",") != strings.Join(old, ",") {
+		t.Errorf("link replaced the frontend: %v → %v", old, now)
 	}
-	if got := []string{st.Output("backend", OutBackend1ID), st.Output("backend", OutBackend2ID)}; strings.Join(got, ",") != strings.Join(backend, ",") {
-		t.Errorf("link replaced the backend: %v → %v", backend, got)
+	if got := cb.targets(tg)["healthy"]; len(got) != 2 {
+		t.Errorf("healthy targets %v", got)
 	}
 
 	// Linked: a no-op, in a new process too.
@@ -63,33 +51,35 @@ func TestLinkRollsTheFrontendKeepingAHealthyTarget(t *testing.T) {
 	if res := cb.step("link"); len(res.Changes) != 0 || len(cb.cloud.MutatingCalls()) != 0 {
 		t.Errorf("link again: %v %v", res.Changes, cb.cloud.MutatingCalls())
 	}
-	status, err := cb.runner.Status(bg, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range status {
-		for _, f := range s.Facts {
-			if s.Name == "link" && f.Name == "frontend" && f.Value != "2/2 stand-alone instances run with this API URL" {
-				t.Errorf("status link/frontend = %q", f.Value)
-			}
-		}
+	if f := cb.stackFacts()["link/frontend settings"]; !strings.Contains(f, "applied by 2/2 instances") {
+		t.Errorf("status link/frontend settings = %q", f)
 	}
 }
 
-func TestLinkReplacesAFrontendRecreatedWithTheLinkedURLOnlyOnce(t *testing.T) {
+func TestRelinkToANewBackendLoadBalancerChangesOnlyParameters(t *testing.T) {
 	cb := newStackBed(t)
-	cb.up("link")
+	cb.up("")
 	st := cb.state()
-	fe2 := st.Output("frontend-lb", OutFrontend2ID)
-	cb.terminate(fe2)
+	oldURL := st.Output("link", OutAPIURL)
+	// The backend load balancer is deleted by hand: up recreates it with a
+	// new DNS name, and the frontend must follow.
+	must(t, loadBalancerKind.Delete(bg, cb.runner.Env, st.Output("backend-lb", OutBackendLBARN)))
 	cb.reload()
 	cb.cloud.ResetCalls()
-	cb.up("link")
-	// frontend-lb relaunches frontend-2 with the linked URL, so link has nothing to replace.
-	if n := cb.cloud.CountCalls("RunInstances"); n != 1 {
-		t.Errorf("%d launches, want 1", n)
+	cb.up("")
+	if n := cb.cloud.CountCalls("RunInstances") + cb.cloud.CountCalls("CreateLaunchTemplateVersion") + cb.cloud.CountCalls("StartInstanceRefresh"); n != 0 {
+		t.Errorf("relink launched instances or changed templates: %v", cb.cloud.MutatingCalls())
 	}
-	if id := cb.state().Output("frontend-lb", OutFrontend2ID); id == fe2 || aws.ToString(cb.instance(id).InstanceId) != id {
-		t.Errorf("frontend-2 is %s", id)
+	newURL := cb.state().Output("link", OutAPIURL)
+	if newURL == oldURL || !strings.HasSuffix(newURL, ":8090") {
+		t.Fatalf("api url %q (was %q)", newURL, oldURL)
+	}
+	if p, _ := cb.cloud.SSM.Parameter("/myappctl/myapp/frontend/APIURL"); p.Value != newURL {
+		t.Errorf("APIURL parameter %q, want %q", p.Value, newURL)
+	}
+	for _, id := range groupInstanceIDs(cb.asg("frontend-asg")) {
+		if rep := cb.report("frontend", id); rep.SettingsVersion != settings.Version(frontendSettings(newURL)) {
+			t.Errorf("%s serves settings %s", id, rep.SettingsVersion)
+		}
 	}
 }

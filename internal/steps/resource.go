@@ -67,30 +67,14 @@ func (r *Run) Ensure(ctx context.Context, s Spec) (string, error) {
 	return id, r.repairTags(ctx, s, id, tags)
 }
 
-// ensure is Ensure without the tag check; tags are the resource's when it
-// was found (nil after a create).
+// ensure is Ensure without the tag check; tags are the resource's when its
+// lookup gave them (nil otherwise).
 func (r *Run) ensure(ctx context.Context, s Spec) (string, awsx.Tags, error) {
-	if id, tags, err := r.findRecorded(ctx, s); err != nil || id != "" {
+	if id, tags, err := r.find(ctx, s); err != nil || id != "" {
 		return id, tags, err
 	}
-	ids, err := s.Kind.FindTagged(ctx, r.Env, r.nameTags(s))
-	if err != nil {
-		return "", nil, &StageError{Stage: r.Stage.Name, Action: "find", Resource: s.Kind.Type + " " + s.Name, Err: err}
-	}
-	if len(ids) > 0 {
-		if err := r.removeDuplicates(ctx, s, ids[0], ids[1:]); err != nil {
-			return "", nil, err
-		}
-		if !r.DryRun {
-			r.Logf("adopted %s %s (%s)", s.Kind.Type, s.Name, ids[0])
-		}
-		if err := r.record(s.Key, s.Kind.Type, ids[0], s.Name); err != nil {
-			return "", nil, err
-		}
-		return ids[0], nil, r.clearToken(s.Key)
-	}
 	id := plannedID(s.Key)
-	err = r.change("create", s.Kind.Type, s.Name, s.Detail, func() error {
+	err := r.change("create", s.Kind.Type, s.Name, s.Detail, func() error {
 		token, err := r.clientToken(s.Key)
 		if err != nil {
 			return err
@@ -109,6 +93,37 @@ func (r *Run) ensure(ctx context.Context, s Spec) (string, awsx.Tags, error) {
 // nameTags select the resource of a spec: the stack's, with its Name.
 func (r *Run) nameTags(s Spec) awsx.Tags {
 	return awsx.Tags{awsx.TagStack: r.Cfg.Stack, awsx.TagName: s.Name}
+}
+
+// Find is Ensure without the create: the resource's id (state id first,
+// then stack+Name tags, adopted and recorded), or "" when there is none.
+func (r *Run) Find(ctx context.Context, s Spec) (string, error) {
+	id, _, err := r.find(ctx, s)
+	return id, err
+}
+
+// find is Find, with the resource's tags when the lookup by id gave them.
+func (r *Run) find(ctx context.Context, s Spec) (string, awsx.Tags, error) {
+	if id, tags, err := r.findRecorded(ctx, s); err != nil || id != "" {
+		return id, tags, err
+	}
+	ids, err := s.Kind.FindTagged(ctx, r.Env, r.nameTags(s))
+	if err != nil {
+		return "", nil, &StageError{Stage: r.Stage.Name, Action: "find", Resource: s.Kind.Type + " " + s.Name, Err: err}
+	}
+	if len(ids) == 0 {
+		return "", nil, nil
+	}
+	if err := r.removeDuplicates(ctx, s, ids[0], ids[1:]); err != nil {
+		return "", nil, err
+	}
+	if !r.DryRun {
+		r.Logf("adopted %s %s (%s)", s.Kind.Type, s.Name, ids[0])
+	}
+	if err := r.record(s.Key, s.Kind.Type, ids[0], s.Name); err != nil {
+		return "", nil, err
+	}
+	return ids[0], nil, r.clearToken(s.Key)
 }
 
 // clearToken forgets a create's client token once the resource is known.

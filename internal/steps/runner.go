@@ -70,30 +70,43 @@ func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult,
 		go func(s *Stage) {
 			defer wg.Done()
 			defer close(done[s.Name])
-			for _, need := range s.Needs {
-				if ch, ok := done[need]; ok {
-					<-ch
+			blockedBy := func(needs []string) []string {
+				for _, need := range needs {
+					if ch, ok := done[need]; ok {
+						<-ch
+					}
 				}
-			}
-			mu.Lock()
-			var blocked []string
-			for _, need := range s.Needs {
-				if res, ok := results[need]; ok && res.Err != nil {
-					blocked = append(blocked, need)
+				mu.Lock()
+				defer mu.Unlock()
+				var blocked []string
+				for _, need := range needs {
+					if res, ok := results[need]; ok && res.Err != nil {
+						blocked = append(blocked, need)
+					}
 				}
+				return blocked
 			}
-			mu.Unlock()
+			r := &Run{Env: rn.Env, Stage: s}
+			var earlyErr error
+			if s.Early != nil && len(blockedBy(s.EarlyNeeds)) == 0 && ctx.Err() == nil {
+				earlyErr = rn.early(ctx, r)
+			}
 			var res StageResult
-			switch {
+			switch blocked := blockedBy(s.Needs); {
 			case len(blocked) > 0:
 				res = StageResult{Stage: s.Name, Err: fmt.Errorf("stage %s skipped: it needs %v, which did not complete", s.Name, blocked)}
+				(&Run{Env: rn.Env, Stage: s}).skipped(res.Err)
+			case earlyErr != nil:
+				res = rn.fail(r, earlyErr)
+			case ctx.Err() != nil && !r.earlyStart.IsZero():
+				res = rn.fail(r, rn.stageError(ctx, s, ctx.Err()))
 			case ctx.Err() != nil:
 				res = StageResult{Stage: s.Name, Err: fmt.Errorf("stage %s not started: %w", s.Name, context.Cause(ctx))}
 			default:
-				res = rn.apply(ctx, &Run{Env: rn.Env, Stage: s})
-				if awsx.IsCredentialsExpired(res.Err) {
-					stop(res.Err)
-				}
+				res = rn.apply(ctx, r)
+			}
+			if awsx.IsCredentialsExpired(res.Err) {
+				stop(res.Err)
 			}
 			mu.Lock()
 			results[s.Name] = res
@@ -122,6 +135,24 @@ func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult,
 // refresh them; other errors pass.
 func (rn *Runner) expired(err error) error {
 	return awsx.CredentialsExpired(err, rn.Env.Cfg.Profile)
+}
+
+// stageError names the stage in a stage's error (a StageError does
+// already). Expired credentials, met by this stage or by another one that
+// stopped the run (ctx's cause), become the one error that says what to do.
+func (rn *Runner) stageError(ctx context.Context, s *Stage, err error) error {
+	if cause := context.Cause(ctx); ctx.Err() != nil && awsx.IsCredentialsExpired(cause) {
+		err = cause
+	}
+	var expired *awsx.ExpiredCredentialsError
+	var se *StageError
+	switch {
+	case errors.As(rn.expired(err), &expired):
+		return expired
+	case errors.As(err, &se):
+		return err
+	}
+	return fmt.Errorf("stage %s: %w", s.Name, err)
 }
 
 // Step runs one stage, refusing when a stage it needs has not completed.
@@ -156,22 +187,18 @@ func (rn *Runner) apply(ctx context.Context, r *Run) StageResult {
 			res.Err = err
 			return res
 		}
-		r.Logf("converging: %s", s.Title)
+		if r.earlyStart.IsZero() {
+			ctx = r.started(ctx, "converging: %s", s.Title)
+		} else { // started already: the rest of its work
+			start = r.earlyStart
+			ctx = r.observed(ctx)
+			r.Logf("converging: %s", s.Title)
+		}
 	}
 	err := s.Apply(ctx, r)
 	res.Changes, res.Duration = r.Changes(), time.Since(start).Round(time.Millisecond)
-	if cause := context.Cause(ctx); err != nil && ctx.Err() != nil && awsx.IsCredentialsExpired(cause) {
-		err = cause // stopped because another stage met expired credentials
-	}
 	if err != nil {
-		var expired *awsx.ExpiredCredentialsError
-		var se *StageError
-		switch {
-		case errors.As(rn.expired(err), &expired):
-			err = expired // the one message that says what to do
-		case !errors.As(err, &se):
-			err = fmt.Errorf("stage %s: %w", s.Name, err)
-		}
+		err = rn.stageError(ctx, s, err)
 		res.Err = err
 	}
 	if dryRun {
@@ -184,9 +211,31 @@ func (rn *Runner) apply(ctx context.Context, r *Run) StageResult {
 	if serr := rn.Env.State.SetStatus(s.Name, status, err); serr != nil && res.Err == nil {
 		res.Err = serr
 	}
-	if err == nil {
-		r.Logf("done: %d change(s) in %s", len(res.Changes), res.Duration)
+	r.finished(len(res.Changes), res.Duration, res.Err, "done: %d change(s) in %s", len(res.Changes), res.Duration)
+	return res
+}
+
+// early runs a stage's Early part (up only): status in progress, errors
+// wrapped as Apply's are.
+func (rn *Runner) early(ctx context.Context, r *Run) error {
+	if err := rn.Env.State.SetStatus(r.Stage.Name, state.StatusInProgress, nil); err != nil {
+		return err
 	}
+	r.earlyStart = time.Now()
+	ctx = r.started(ctx, "starting early: %s", r.Stage.Title)
+	if err := r.Stage.Early(ctx, r); err != nil {
+		return rn.stageError(ctx, r.Stage, err)
+	}
+	return nil
+}
+
+// fail records a stage that failed before Apply (its Early part).
+func (rn *Runner) fail(r *Run, err error) StageResult {
+	res := StageResult{Stage: r.Stage.Name, Changes: r.Changes(), Err: err}
+	if serr := rn.Env.State.SetStatus(r.Stage.Name, state.StatusFailed, err); serr != nil {
+		res.Err = errors.Join(err, serr)
+	}
+	r.finished(len(res.Changes), time.Since(r.earlyStart).Round(time.Millisecond), res.Err, "")
 	return res
 }
 

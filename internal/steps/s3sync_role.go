@@ -7,9 +7,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-
-	"github.com/myappctl/myappctl/internal/awsx"
 )
 
 // syncRolePolicyName is the role's one inline policy.
@@ -34,59 +31,14 @@ func ensureSyncRole(ctx context.Context, r *Run, c carousel) (syncRole, error) {
 		return syncRole{arn: role}, nil
 	}
 	name := r.Name("carousel-sync-" + c.region)
-	trust := lambdaTrustPolicy()
-	id, err := r.Ensure(ctx, Spec{Key: "role", Kind: iamRoleKind, Name: name, Detail: "assumed by lambda.amazonaws.com",
-		Create: func(ctx context.Context, _ string) (string, error) {
-			_, err := r.AWS.IAM.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), Path: aws.String(rolePath),
-				AssumeRolePolicyDocument: aws.String(trust), Description: aws.String("myappctl: runs the carousel sync Lambda of stack " + r.Cfg.Stack),
-				Tags: r.Tags(name).IAM()})
-			return name, err
-		}})
+	_, arn, err := ensureRole(ctx, r, roleSpec{key: "role", name: name, trust: lambdaTrustPolicy(), trustDetail: "lambda.amazonaws.com",
+		description: "myappctl: runs the carousel sync Lambda of stack " + r.Cfg.Stack,
+		policyName:  syncRolePolicyName, policy: syncRolePolicy(c), policyDetail: "list images/, read images/*, write the index, own logs",
+		partition: c.partition, account: c.account})
 	if err != nil {
 		return syncRole{}, err
 	}
-	arn := "arn:" + c.partition + ":iam::" + c.account + ":role" + rolePath + name
-	if isPlanned(id) {
-		return syncRole{arn: arn, own: true}, ensureRolePolicy(ctx, r, c, id, name)
-	}
-	var out *iam.GetRoleOutput
-	err = untilVisible(ctx, r, func() (err error) {
-		out, err = r.AWS.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(id)})
-		return err
-	})
-	if err != nil {
-		return syncRole{}, &StageError{Stage: r.Stage.Name, Action: "describe", Resource: "iam:role " + id, Err: err}
-	}
-	if !sameJSON(decodePolicy(out.Role.AssumeRolePolicyDocument), trust) {
-		err := r.change("modify", iamRoleKind.Type, id, "trust: lambda.amazonaws.com only", func() error {
-			_, err := r.AWS.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(id), PolicyDocument: aws.String(trust)})
-			return err
-		})
-		if err != nil {
-			return syncRole{}, err
-		}
-	}
-	return syncRole{arn: aws.ToString(out.Role.Arn), own: true}, ensureRolePolicy(ctx, r, c, id, name)
-}
-
-// ensureRolePolicy keeps the inline policy at exactly what the function needs.
-func ensureRolePolicy(ctx context.Context, r *Run, c carousel, role, name string) error {
-	want := syncRolePolicy(c)
-	if !isPlanned(role) {
-		out, err := r.AWS.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(syncRolePolicyName)})
-		if err != nil && !awsx.IsNotFound(err) {
-			return &StageError{Stage: r.Stage.Name, Action: "describe", Resource: "iam:role " + role, Err: err}
-		}
-		if err == nil && sameJSON(decodePolicy(out.PolicyDocument), want) {
-			return nil
-		}
-	}
-	return r.change("modify", iamRoleKind.Type, name, "inline policy "+syncRolePolicyName+": list images/, read images/*, write the index, own logs", func() error {
-		return untilVisible(ctx, r, func() error {
-			_, err := r.AWS.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(syncRolePolicyName), PolicyDocument: aws.String(want)})
-			return err
-		})
-	})
+	return syncRole{arn: arn, own: true}, nil
 }
 
 // decodePolicy undoes IAM's URL-encoding of policy documents.

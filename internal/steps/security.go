@@ -24,13 +24,13 @@ const (
 
 func securityStage() *Stage {
 	return &Stage{
-		Number: 2, Name: "security", Title: "security groups, artifacts bucket and frontend-1",
+		Number: 2, Name: "security", Title: "security groups, instance profiles, artifacts bucket and frontend-1",
 		Needs: []string{"vpc"},
 		Apply: applySecurity,
 		Live:  liveSecurity,
-		// The instance first (it uses a group), the groups last; their
-		// cross-references are revoked before any is deleted.
-		Kinds:         []*Kind{instanceKind, bucketKind, securityGroupKind},
+		// The instance first (it uses a group and a profile), the groups
+		// last; their cross-references are revoked before any is deleted.
+		Kinds:         []*Kind{instanceKind, bucketKind, instanceProfileKind, iamRoleKind, securityGroupKind},
 		BeforeDestroy: revokeCrossReferences,
 		Named:         namedArtifactsBucket,
 	}
@@ -77,11 +77,20 @@ func applySecurity(ctx context.Context, r *Run) error {
 	if err := r.SetOutput(OutArtifactsBucket, bucket); err != nil {
 		return err
 	}
+	for _, t := range []*appTier{&frontendTier, &backendTier} {
+		if err := ensureInstanceIdentity(ctx, r, t, bucket); err != nil {
+			return err
+		}
+	}
 	if bootstrapRetired(r) {
 		r.Logf("frontend-1 %s", retiredNote(r, &frontendTier))
 		return nil
 	}
-	id, err := ensureSourceInstance(ctx, r, &frontendTier, frontendSettings(linkedAPIURL(r)))
+	rel, err := wantedRelease(r, &frontendTier)
+	if err != nil {
+		return err
+	}
+	id, err := ensureSourceInstance(ctx, r, &frontendTier, rel)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,13 @@ type Stage struct {
 	Needs []string
 	// Apply converges the stage; with Run.DryRun it only records changes.
 	Apply func(ctx context.Context, r *Run) error
+	// Early, when set, is the part of Apply that needs only EarlyNeeds: up
+	// starts it as soon as those are done (e.g. a load balancer provisions
+	// while the database it will front is still being created), then runs
+	// Apply once all Needs are. Apply must do the same work itself (finding
+	// what Early made), so `step` and `plan` need only Apply.
+	Early      func(ctx context.Context, r *Run) error
+	EarlyNeeds []string
 	// Kinds are the resource kinds this stage owns, in deletion order.
 	Kinds []*Kind
 	// Live adds live facts for status (health, capacity, URLs); optional.

@@ -2,38 +2,47 @@ package steps
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"text/template"
 )
 
 // The user data scripts (cloud-init runs a "#!" user data as a script):
-// bootstrap.sh.tmpl installs an app on a plain Ubuntu instance and
-// configures it; runtime.sh.tmpl only writes the runtime settings and
-// restarts the service, for instances started from a baked AMI (stage 8's
-// launch templates reuse it through renderRuntimeUserData).
+// bootstrap.sh.tmpl installs a tier's release on a plain Ubuntu instance,
+// fetching it from the artifacts bucket with the instance's role (the
+// embedded instance.py signs its requests), and reports the outcome there;
+// runtime.sh.tmpl only writes the service's environment and restarts it,
+// for instances started from a tier AMI (stage 8's launch templates reuse
+// it through renderRuntimeUserData). Neither holds a runtime setting or a
+// secret: the services read those from Parameter Store.
 //
-//go:embed userdata/*.sh.tmpl
+//go:embed userdata/*.sh.tmpl userdata/instance.py
 var userDataFS embed.FS
 
 var userDataTemplates = template.Must(template.New("userdata").Funcs(template.FuncMap{
 	"shq": shellQuote, "envq": envFileQuote,
 }).ParseFS(userDataFS, "userdata/*.sh.tmpl"))
 
-// Console markers the scripts print when done (stages read them with
-// GetConsoleOutput before baking an AMI).
+// instanceHelper is the Python helper the bootstrap script installs.
+var instanceHelper = func() string {
+	b, err := userDataFS.ReadFile("userdata/instance.py")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
+
+// Console markers the scripts print for a human reading the console; the
+// tool itself waits on instance reports (reports.go).
 const (
 	markerReady      = "MYAPPCTL-READY"      // bootstrap: installed, configured, running
-	markerConfigured = "MYAPPCTL-CONFIGURED" // runtime settings written, service restarted
+	markerConfigured = "MYAPPCTL-CONFIGURED" // environment written, service restarted
 	markerFailed     = "MYAPPCTL-FAILED"
 )
 
-// envVar is one runtime setting of a service.
+// envVar is one variable of a service's environment.
 type envVar struct {
 	Name, Value string
 }
@@ -55,81 +64,74 @@ func (s runtimeSettings) validate() error {
 	return nil
 }
 
-// hash identifies the settings (the config tag on instances); it changes
-// when any name or value does, and not with their order.
-func (s runtimeSettings) hash() string {
-	lines := make([]string, 0, len(s))
-	for _, v := range s {
-		lines = append(lines, v.Name+"="+v.Value)
-	}
-	sort.Strings(lines)
-	sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
-	return hex.EncodeToString(sum[:8])
-}
-
-// artifactRef is an app binary in the artifacts bucket, as an instance
-// downloads it.
-type artifactRef struct {
-	URL    string // presigned GET
-	SHA256 string
+// releaseRef is a tier's release in the artifacts bucket, as the bootstrap
+// script fetches it with the instance's role.
+type releaseRef struct {
+	SHA256                string // of the binary: the release's identity
+	Key                   string // releases/<tier>/<sha256>
+	Bucket, Region, Stack string
 }
 
 // userDataPaths are where the scripts put things (tests point them at a
 // temporary directory).
 type userDataPaths struct {
-	BinDir, UnitDir, ConfigDir string
-	// InstanceIDFile holds the id of the instance cloud-init runs on.
-	InstanceIDFile string
-	service        string
+	BinDir, UnitDir, ConfigDir, HelperDir string
+	// InstallLog receives everything the script prints; a failed report
+	// carries its tail.
+	InstallLog string
+	service    string
 }
 
 func defaultUserDataPaths() userDataPaths {
 	return userDataPaths{BinDir: "/usr/local/bin", UnitDir: "/etc/systemd/system", ConfigDir: "/etc/myapp",
-		InstanceIDFile: "/var/lib/cloud/data/instance-id"}
+		HelperDir: "/usr/local/lib/myappctl", InstallLog: "/var/log/myappctl/install.log"}
 }
 
 func (p userDataPaths) Binary() string  { return p.BinDir + "/" + p.service }
 func (p userDataPaths) Unit() string    { return p.UnitDir + "/" + p.service + ".service" }
 func (p userDataPaths) EnvFile() string { return p.ConfigDir + "/" + p.service + ".env" }
-
-// Stamp records which instance the settings were written on.
-func (p userDataPaths) Stamp() string { return p.ConfigDir + "/" + p.service + ".instance" }
+func (p userDataPaths) Helper() string  { return p.HelperDir + "/instance.py" }
 
 // userDataInput is what the templates render.
 type userDataInput struct {
-	Service    string // systemd unit and binary name, e.g. myapp-backend
-	Settings   runtimeSettings
-	ConfigHash string
-	Artifact   artifactRef // bootstrap only
-	Paths      userDataPaths
+	Service string // systemd unit and binary name, e.g. myapp-backend
+	Tier    string // frontend, backend
+	// Env is the service's environment: where its settings and reports
+	// live. Never a setting or a secret.
+	Env     runtimeSettings
+	Release releaseRef // bootstrap only
+	Helper  string     // bootstrap only: instance.py
+	Paths   userDataPaths
 }
 
-var serviceName = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+var (
+	serviceName   = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+	sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
 
-// renderBootstrapUserData renders the first-boot script of a tier's source
-// instance: download, verify and install the binary, write its unit and
-// settings, start it, print the ready marker.
-func renderBootstrapUserData(service string, settings runtimeSettings, art artifactRef, paths userDataPaths) (string, error) {
-	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(art.SHA256) || art.URL == "" {
-		return "", fmt.Errorf("user data for %s: the artifact needs a URL and a sha256", service)
+// renderBootstrapUserData renders the first-boot script of an instance on
+// plain Ubuntu: fetch, verify and install the release, write its unit and
+// environment, start it, report installed (or failed, with the log tail).
+func renderBootstrapUserData(tier, service string, env runtimeSettings, rel releaseRef, paths userDataPaths) (string, error) {
+	if !sha256Pattern.MatchString(rel.SHA256) || rel.Key == "" || rel.Bucket == "" || rel.Region == "" || rel.Stack == "" {
+		return "", fmt.Errorf("user data for %s: the release needs a sha256, an object key, a bucket, a region and a stack", service)
 	}
-	return renderUserData("bootstrap.sh.tmpl", userDataInput{Service: service, Settings: settings, Artifact: art, Paths: paths})
+	return renderUserData("bootstrap.sh.tmpl", userDataInput{Service: service, Tier: tier, Env: env, Release: rel, Helper: instanceHelper, Paths: paths})
 }
 
 // renderRuntimeUserData renders the script for an instance started from a
-// baked AMI (or a launch template): write the settings, restart the service.
-func renderRuntimeUserData(service string, settings runtimeSettings, paths userDataPaths) (string, error) {
-	return renderUserData("runtime.sh.tmpl", userDataInput{Service: service, Settings: settings, Paths: paths})
+// tier AMI (or a launch template): write the environment, restart.
+func renderRuntimeUserData(tier, service string, env runtimeSettings, paths userDataPaths) (string, error) {
+	return renderUserData("runtime.sh.tmpl", userDataInput{Service: service, Tier: tier, Env: env, Paths: paths})
 }
 
 func renderUserData(name string, in userDataInput) (string, error) {
-	if !serviceName.MatchString(in.Service) {
-		return "", fmt.Errorf("user data: bad service name %q", in.Service)
+	if !serviceName.MatchString(in.Service) || !serviceName.MatchString(in.Tier) {
+		return "", fmt.Errorf("user data: bad service %q or tier %q", in.Service, in.Tier)
 	}
-	if err := in.Settings.validate(); err != nil {
+	if err := in.Env.validate(); err != nil {
 		return "", fmt.Errorf("user data for %s: %w", in.Service, err)
 	}
-	in.ConfigHash = in.Settings.hash()
 	in.Paths.service = in.Service
 	var b bytes.Buffer
 	if err := userDataTemplates.ExecuteTemplate(&b, name, in); err != nil {

@@ -1,27 +1,27 @@
 package steps
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/myappctl/myappctl/internal/settings"
 )
-
-// A password with everything that breaks naive quoting.
-const nastyPassword = `p@ss w'rd"$HOME` + "`id`" + `\n\$x!;#`
-
-func sampleBackendSettings() runtimeSettings {
-	return runtimeSettings{
-		{"PORT", "8090"}, {"DBURL", "database-1.abc.us-east-1.rds.amazonaws.com"}, {"DBPORT", "3306"},
-		{"DBUSER", "root"}, {"DBPASSWORD", nastyPassword}, {"DBDATABASE", "todo"},
-		{"CAROUSEL_URL", "https://carrousel-myapp-123456789012.s3.amazonaws.com/carrousel/carrousel.json?a=1&b=2"},
-	}
-}
-
-const sampleURL = "https://myappctl-artifacts-myapp-123456789012.s3.us-east-1.amazonaws.com/backend/abc?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20250101&X-Amz-Signature=f00'd"
 
 func requireBash(t *testing.T) string {
 	t.Helper()
@@ -32,17 +32,44 @@ func requireBash(t *testing.T) string {
 	return bash
 }
 
-func TestUserDataScriptsAreValidBash(t *testing.T) {
+// requirePython finds python3, which every Ubuntu cloud image has and the
+// instance helper needs; without it the test skips, unless CI is set.
+func requirePython(t *testing.T) string {
+	t.Helper()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("python3 is not installed (CI requires it: scripts/setup.sh installs it)")
+		}
+		t.Skip("python3 is not installed")
+	}
+	return py
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func sampleEnv() runtimeSettings {
+	return runtimeSettings{{"PORT", "8090"}, {"SETTINGS_PATH", "/myappctl/myapp/backend/"}, {"SETTINGS_REFRESH", "5s"},
+		{"REPORT_BUCKET", "myappctl-artifacts-myapp-123456789012"}, {"REPORT_TIER", "backend"}, {"STACK", "myapp"}, {"AWS_REGION", "us-east-1"}}
+}
+
+func sampleRelease(binary []byte) releaseRef {
+	sum := sha256.Sum256(binary)
+	sha := hex.EncodeToString(sum[:])
+	return releaseRef{SHA256: sha, Key: "releases/backend/" + sha, Bucket: "myappctl-artifacts-myapp-123456789012", Region: "us-east-1", Stack: "myapp"}
+}
+
+func TestUserDataScriptsAreValidBashAndHoldNoSetting(t *testing.T) {
 	bash := requireBash(t)
-	sum := sha256.Sum256([]byte("binary"))
-	boot, err := renderBootstrapUserData("myapp-backend", sampleBackendSettings(), artifactRef{URL: sampleURL, SHA256: hex.EncodeToString(sum[:])}, defaultUserDataPaths())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := renderRuntimeUserData("myapp-frontend", runtimeSettings{{"PORT", "80"}, {"APIURL", "http://localhost:8090"}}, defaultUserDataPaths())
-	if err != nil {
-		t.Fatal(err)
-	}
+	boot, err := renderBootstrapUserData("backend", "myapp-backend", sampleEnv(), sampleRelease([]byte("binary")), defaultUserDataPaths())
+	must(t, err)
+	rt, err := renderRuntimeUserData("frontend", "myapp-frontend", sampleEnv(), defaultUserDataPaths())
+	must(t, err)
 	for name, script := range map[string]string{"bootstrap": boot, "runtime": rt} {
 		if !strings.HasPrefix(script, "#!/bin/bash\n") {
 			t.Errorf("%s: does not start with a shebang: %.40q", name, script)
@@ -55,64 +82,174 @@ func TestUserDataScriptsAreValidBash(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("%s: bash -n: %v\n%s\n%s", name, err, out, script)
 		}
-	}
-	for _, want := range []string{"Restart=always", "EnvironmentFile=/etc/myapp/myapp-backend.env", "ExecStart=/usr/local/bin/myapp-backend",
-		"sha256sum --check", "--retry", "MYAPPCTL-READY myapp-backend " + hex.EncodeToString(sum[:])} {
-		if !strings.Contains(boot, want) {
-			t.Errorf("bootstrap lacks %q", want)
+		for _, secret := range []string{"DBPASSWORD", "DBURL", "APIURL", "X-Amz-Signature"} {
+			if strings.Contains(script, secret) {
+				t.Errorf("%s holds %s: user data carries no setting and no presigned URL", name, secret)
+			}
+		}
+		if strings.Contains(script, "set -x") {
+			t.Errorf("%s traces commands", name)
 		}
 	}
-	if strings.Contains(rt, "curl") || !strings.Contains(rt, "MYAPPCTL-CONFIGURED myapp-frontend") {
+	if strings.Contains(rt, "instance.py") || !strings.Contains(rt, "SETTINGS_PATH=") {
 		t.Errorf("runtime script:\n%s", rt)
 	}
-	if strings.Contains(boot, "set -x") {
-		t.Error("the script traces commands: secrets would reach the logs")
+	if _, err := renderRuntimeUserData("frontend", "myapp-frontend", runtimeSettings{{"APIURL", "a\nb"}}, defaultUserDataPaths()); err == nil {
+		t.Error("a value with a line break was accepted")
+	}
+	if _, err := renderRuntimeUserData("frontend", "myapp-frontend", runtimeSettings{{"api url", "a"}}, defaultUserDataPaths()); err == nil {
+		t.Error("a bad variable name was accepted")
+	}
+	if _, err := renderBootstrapUserData("backend", "myapp-backend", sampleEnv(), releaseRef{SHA256: "abc"}, defaultUserDataPaths()); err == nil {
+		t.Error("a malformed release was accepted")
 	}
 }
 
-// sandbox runs a user data script with its paths in a temporary directory
-// and stub curl and systemctl on PATH.
-type sandbox struct {
-	t                      *testing.T
-	dir, log               string
-	paths                  userDataPaths
-	stdout, stderr, status string
+// instanceWorld is what an instance talks to: the metadata service (IMDSv2
+// token, instance id, role credentials) and S3, which checks every
+// request's SigV4 signature with the SDK's own signer.
+type instanceWorld struct {
+	t        *testing.T
+	srv      *httptest.Server
+	mu       sync.Mutex
+	objects  map[string][]byte // by "bucket/key"
+	requests []string
+	noRole   bool
 }
 
-func newSandbox(t *testing.T, download []byte) *sandbox {
-	t.Helper()
-	dir := t.TempDir()
-	sb := &sandbox{t: t, dir: dir, log: filepath.Join(dir, "calls.log"),
-		paths: userDataPaths{BinDir: filepath.Join(dir, "bin"), UnitDir: filepath.Join(dir, "units"), ConfigDir: filepath.Join(dir, "etc", "myapp"),
-			InstanceIDFile: filepath.Join(dir, "instance-id")}}
-	must(t, os.WriteFile(sb.paths.InstanceIDFile, []byte("i-0123456789abcdef0\n"), 0o644))
-	stubs := filepath.Join(dir, "stubs")
-	payload := filepath.Join(dir, "payload")
-	must(t, os.MkdirAll(stubs, 0o755))
-	must(t, os.WriteFile(payload, download, 0o644))
-	// curl: copy the payload to the -o file; systemctl: log and succeed.
-	must(t, os.WriteFile(filepath.Join(stubs, "curl"), []byte(`#!/bin/bash
-out=""; while [ $# -gt 0 ]; do case "$1" in -o) out="$2"; shift;; esac; shift; done
-echo "curl" >> "`+sb.log+`"
-cp "`+payload+`" "$out"
-`), 0o755))
-	must(t, os.WriteFile(filepath.Join(stubs, "systemctl"), []byte(`#!/bin/bash
-echo "systemctl $*" >> "`+sb.log+`"
-`), 0o755))
-	sb.status = stubs
-	return sb
+const (
+	worldInstance = "i-0123456789abcdef0"
+	worldAKID     = "ASIATESTKEY"
+	worldSecret   = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	worldToken    = "IQoJb3JpZ2luX2VjEXAMPLE//token+with/odd=chars"
+)
+
+func newInstanceWorld(t *testing.T) *instanceWorld {
+	w := &instanceWorld{t: t, objects: map[string][]byte{}}
+	w.srv = httptest.NewServer(http.HandlerFunc(w.serve))
+	t.Cleanup(w.srv.Close)
+	return w
 }
 
-func must(t *testing.T, err error) {
-	t.Helper()
+func (w *instanceWorld) serve(rw http.ResponseWriter, r *http.Request) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.requests = append(w.requests, r.Method+" "+r.URL.Path)
+	if strings.HasPrefix(r.URL.Path, "/latest/") {
+		w.metadata(rw, r)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	if err := w.verify(r, body); err != nil {
+		w.t.Errorf("%s %s: %v", r.Method, r.URL.Path, err)
+		http.Error(rw, "<Error><Code>SignatureDoesNotMatch</Code></Error>", http.StatusForbidden)
+		return
+	}
+	key := strings.TrimPrefix(r.URL.Path, "/")
+	switch r.Method {
+	case http.MethodGet:
+		data, ok := w.objects[key]
+		if !ok {
+			http.Error(rw, "<Error><Code>NoSuchKey</Code></Error>", http.StatusNotFound)
+			return
+		}
+		_, _ = rw.Write(data)
+	case http.MethodPut:
+		w.objects[key] = body
+	}
+}
+
+func (w *instanceWorld) metadata(rw http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodPut && r.URL.Path == "/latest/api/token":
+		_, _ = io.WriteString(rw, "imds-token")
+	case r.Header.Get("X-aws-ec2-metadata-token") != "imds-token":
+		http.Error(rw, "", http.StatusUnauthorized) // IMDSv2 only
+	case r.URL.Path == "/latest/meta-data/instance-id":
+		_, _ = io.WriteString(rw, worldInstance)
+	case r.URL.Path == "/latest/meta-data/iam/security-credentials/" && !w.noRole:
+		_, _ = io.WriteString(rw, "myapp-backend-instance-us-east-1\n")
+	case r.URL.Path == "/latest/meta-data/iam/security-credentials/myapp-backend-instance-us-east-1":
+		_ = json.NewEncoder(rw).Encode(map[string]string{"Code": "Success", "AccessKeyId": worldAKID, "SecretAccessKey": worldSecret,
+			"Token": worldToken, "Expiration": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	default:
+		http.NotFound(rw, r)
+	}
+}
+
+var authPattern = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/s3/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$`)
+
+// verify signs the same request again with the SDK's signer and compares.
+func (w *instanceWorld) verify(r *http.Request, body []byte) error {
+	m := authPattern.FindStringSubmatch(r.Header.Get("Authorization"))
+	if m == nil || m[1] != worldAKID {
+		return &signatureError{"malformed Authorization " + r.Header.Get("Authorization")}
+	}
+	when, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
+	payload := sha256.Sum256(body)
+	if r.Header.Get("X-Amz-Content-Sha256") != hex.EncodeToString(payload[:]) {
+		return &signatureError{"x-amz-content-sha256 does not match the body"}
+	}
+	again, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.EscapedPath(), nil)
+	for _, h := range strings.Split(m[4], ";") {
+		if h != "host" && h != "x-amz-date" && h != "x-amz-security-token" {
+			again.Header.Set(h, r.Header.Get(h))
+		}
+	}
+	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+	err = signer.SignHTTP(context.Background(), aws.Credentials{AccessKeyID: worldAKID, SecretAccessKey: worldSecret, SessionToken: worldToken},
+		again, hex.EncodeToString(payload[:]), "s3", m[3], when)
+	if err != nil {
+		return err
+	}
+	if got, want := r.Header.Get("Authorization"), again.Header.Get("Authorization"); got != want {
+		return &signatureError{"signature differs from the SDK's:\n  got  " + got + "\n  want " + want}
+	}
+	return nil
+}
+
+type signatureError struct{ msg string }
+
+func (e *signatureError) Error() string { return e.msg }
+
+func (w *instanceWorld) object(key string) ([]byte, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b, ok := w.objects[key]
+	return b, ok
+}
+
+// sandbox runs a user data script with its paths in a temporary directory,
+// a stub systemctl on PATH, and the instance helper pointed at the world.
+type sandbox struct {
+	t              *testing.T
+	dir, log       string
+	paths          userDataPaths
+	stubs          string
+	world          *instanceWorld
+	stdout, stderr string
+}
+
+func newSandbox(t *testing.T) *sandbox {
+	t.Helper()
+	requirePython(t)
+	dir := t.TempDir()
+	sb := &sandbox{t: t, dir: dir, log: filepath.Join(dir, "calls.log"), world: newInstanceWorld(t),
+		paths: userDataPaths{BinDir: filepath.Join(dir, "bin"), UnitDir: filepath.Join(dir, "units"), ConfigDir: filepath.Join(dir, "etc", "myapp"),
+			HelperDir: filepath.Join(dir, "lib"), InstallLog: filepath.Join(dir, "log", "install.log")}}
+	sb.stubs = filepath.Join(dir, "stubs")
+	must(t, os.MkdirAll(sb.stubs, 0o755))
+	must(t, os.WriteFile(filepath.Join(sb.stubs, "systemctl"), []byte("#!/bin/bash\necho \"systemctl $*\" >> \""+sb.log+"\"\n"), 0o755))
+	return sb
 }
 
 func (sb *sandbox) run(script string) error {
 	cmd := exec.Command(requireBash(sb.t), "-c", script)
-	cmd.Env = []string{"PATH=" + sb.status + ":" + os.Getenv("PATH"), "HOME=" + sb.dir}
+	cmd.Env = []string{"PATH=" + sb.stubs + ":" + os.Getenv("PATH"), "HOME=" + sb.dir,
+		"MYAPP_IMDS_ENDPOINT=" + sb.world.srv.URL, "MYAPP_S3_ENDPOINT=" + sb.world.srv.URL, "MYAPP_ATTEMPTS=2"}
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -125,17 +262,34 @@ func (sb *sandbox) calls() string {
 	return string(b)
 }
 
-func TestBootstrapInstallsVerifiesAndConfiguresTheService(t *testing.T) {
-	binary := []byte("#!/bin/true\nthe backend\n")
-	sum := sha256.Sum256(binary)
-	sb := newSandbox(t, binary)
-	settings := sampleBackendSettings()
-	script, err := renderBootstrapUserData("myapp-backend", settings, artifactRef{URL: sampleURL, SHA256: hex.EncodeToString(sum[:])}, sb.paths)
-	if err != nil {
-		t.Fatal(err)
+func (sb *sandbox) installLog() string {
+	b, _ := os.ReadFile(sb.paths.InstallLog)
+	return string(b)
+}
+
+// report reads the instance's report from the world's bucket.
+func (sb *sandbox) report(tier string) (settings.Report, bool) {
+	sb.t.Helper()
+	data, ok := sb.world.object("myappctl-artifacts-myapp-123456789012/" + settings.ReportKey(tier, worldInstance))
+	if !ok {
+		return settings.Report{}, false
 	}
+	rep, err := settings.ParseReport(data)
+	if err != nil {
+		sb.t.Fatalf("report %s: %v", data, err)
+	}
+	return rep, true
+}
+
+func TestBootstrapInstallsTheReleaseWithTheInstanceRoleAndReports(t *testing.T) {
+	sb := newSandbox(t)
+	binary := []byte("#!/bin/true\nthe backend\n")
+	rel := sampleRelease(binary)
+	sb.world.objects[rel.Bucket+"/"+rel.Key] = binary
+	script, err := renderBootstrapUserData("backend", "myapp-backend", sampleEnv(), rel, sb.paths)
+	must(t, err)
 	if err := sb.run(script); err != nil {
-		t.Fatalf("script failed: %v\nstdout:\n%s\nstderr:\n%s", err, sb.stdout, sb.stderr)
+		t.Fatalf("script failed: %v\ninstall log:\n%s\nstderr:\n%s", err, sb.installLog(), sb.stderr)
 	}
 	bin := filepath.Join(sb.paths.BinDir, "myapp-backend")
 	if got, err := os.ReadFile(bin); err != nil || string(got) != string(binary) {
@@ -145,9 +299,8 @@ func TestBootstrapInstallsVerifiesAndConfiguresTheService(t *testing.T) {
 		t.Errorf("binary mode: %v", st)
 	}
 	unit, _ := os.ReadFile(filepath.Join(sb.paths.UnitDir, "myapp-backend.service"))
-	stamp := filepath.Join(sb.paths.ConfigDir, "myapp-backend.instance")
-	for _, want := range []string{"Restart=always", "EnvironmentFile=" + filepath.Join(sb.paths.ConfigDir, "myapp-backend.env"), "ExecStart=" + bin, "WantedBy=multi-user.target",
-		"ExecStartPre=+/bin/sh -c 'cmp -s " + stamp + " " + sb.paths.InstanceIDFile + "'"} {
+	for _, want := range []string{"Restart=always", "Environment=RELEASE=" + rel.SHA256, "EnvironmentFile=" + filepath.Join(sb.paths.ConfigDir, "myapp-backend.env"),
+		"ExecStart=" + bin, "WantedBy=multi-user.target"} {
 		if !strings.Contains(string(unit), want) {
 			t.Errorf("unit lacks %q:\n%s", want, unit)
 		}
@@ -162,60 +315,86 @@ func TestBootstrapInstallsVerifiesAndConfiguresTheService(t *testing.T) {
 	if st, err := os.Stat(envFile); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("env file mode: %v %v", st, err)
 	}
-	checkEnvFile(t, envFile, settings)
+	checkEnvFile(t, envFile, sampleEnv())
 	calls := sb.calls()
-	for _, want := range []string{"curl", "systemctl daemon-reload", "systemctl enable myapp-backend.service", "systemctl restart myapp-backend.service", "systemctl is-active --quiet myapp-backend.service"} {
+	for _, want := range []string{"systemctl daemon-reload", "systemctl enable myapp-backend.service", "systemctl restart myapp-backend.service", "systemctl is-active --quiet myapp-backend.service"} {
 		if !strings.Contains(calls, want) {
 			t.Errorf("calls lack %q:\n%s", want, calls)
 		}
 	}
-	if !strings.Contains(sb.stdout, "MYAPPCTL-CONFIGURED myapp-backend "+settings.hash()) || !strings.Contains(sb.stdout, "MYAPPCTL-READY myapp-backend "+hex.EncodeToString(sum[:])) {
-		t.Errorf("markers missing:\n%s", sb.stdout)
+	rep, ok := sb.report("backend")
+	if !ok || rep.Status != settings.StatusInstalled || rep.Release != rel.SHA256 || rep.Instance != worldInstance || rep.Stack != "myapp" || rep.Tier != "backend" {
+		t.Errorf("report = %+v, %v (requests %v)", rep, ok, sb.world.requests)
 	}
-	for _, out := range []string{sb.stdout, sb.stderr, calls} {
-		if strings.Contains(out, "w'rd") {
-			t.Errorf("the password leaked into output:\n%s", out)
-		}
-	}
-}
-
-func TestBootstrapRefusesABinaryWithTheWrongChecksum(t *testing.T) {
-	sb := newSandbox(t, []byte("tampered"))
-	sum := sha256.Sum256([]byte("the real one"))
-	script, err := renderBootstrapUserData("myapp-frontend", runtimeSettings{{"PORT", "80"}}, artifactRef{URL: sampleURL, SHA256: hex.EncodeToString(sum[:])}, sb.paths)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sb.run(script); err == nil {
-		t.Fatal("script succeeded")
-	}
-	if !strings.Contains(sb.stdout, "MYAPPCTL-FAILED myapp-frontend checksum mismatch") || strings.Contains(sb.stdout, "MYAPPCTL-READY") {
-		t.Errorf("stdout:\n%s", sb.stdout)
-	}
-	if _, err := os.Stat(filepath.Join(sb.paths.BinDir, "myapp-frontend")); err == nil {
-		t.Error("the bad binary was installed")
+	if log := sb.installLog(); !strings.Contains(log, "MYAPPCTL-READY myapp-backend "+rel.SHA256) {
+		t.Errorf("install log:\n%s", log)
 	}
 }
 
-func TestRuntimeScriptOnlyRewritesSettingsAndRestarts(t *testing.T) {
-	sb := newSandbox(t, nil)
-	settings := runtimeSettings{{"PORT", "80"}, {"APIURL", "http://backend-lb-1149720257.us-east-1.elb.amazonaws.com:8090"}}
-	script, err := renderRuntimeUserData("myapp-frontend", settings, sb.paths)
-	if err != nil {
-		t.Fatal(err)
+func TestBootstrapReportsAFailedInstallWithTheLogTail(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		binary     []byte // what the bucket holds at the release key (nil: nothing)
+	}{
+		{"checksum", "checksum mismatch", []byte("tampered")},
+		{"missing release", "HTTP 404", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := newSandbox(t)
+			rel := sampleRelease([]byte("the real one"))
+			if tc.binary != nil {
+				sb.world.objects[rel.Bucket+"/"+rel.Key] = tc.binary
+			}
+			script, err := renderBootstrapUserData("backend", "myapp-backend", sampleEnv(), rel, sb.paths)
+			must(t, err)
+			if err := sb.run(script); err == nil {
+				t.Fatal("script succeeded")
+			}
+			if _, err := os.Stat(filepath.Join(sb.paths.BinDir, "myapp-backend")); err == nil {
+				t.Error("a binary was installed")
+			}
+			rep, ok := sb.report("backend")
+			if !ok || rep.Status != settings.StatusFailed || rep.Release != rel.SHA256 || len(rep.Log) == 0 || len(rep.Log) > settings.MaxLogLines {
+				t.Fatalf("report = %+v, %v\ninstall log:\n%s", rep, ok, sb.installLog())
+			}
+			if tail := strings.Join(rep.Log, "\n"); !strings.Contains(tail, tc.want) || !strings.Contains(tail, "MYAPPCTL-FAILED") {
+				t.Errorf("log tail lacks %q:\n%s", tc.want, tail)
+			}
+		})
 	}
+}
+
+func TestInstanceHelperFailsClearlyWithoutARole(t *testing.T) {
+	sb := newSandbox(t)
+	sb.world.noRole = true
+	helper := filepath.Join(t.TempDir(), "instance.py")
+	must(t, os.WriteFile(helper, []byte(instanceHelper), 0o755))
+	cmd := exec.Command(requirePython(t), helper, "get", "releases/backend/x", filepath.Join(t.TempDir(), "out"))
+	cmd.Env = []string{"MYAPP_IMDS_ENDPOINT=" + sb.world.srv.URL, "MYAPP_S3_ENDPOINT=" + sb.world.srv.URL, "MYAPP_ATTEMPTS=1",
+		"MYAPP_BUCKET=b", "MYAPP_REGION=us-east-1"}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no instance profile") {
+		t.Errorf("helper without a role: %v\n%s", err, out)
+	}
+}
+
+func TestRuntimeScriptOnlyWritesTheEnvironmentAndRestarts(t *testing.T) {
+	sb := newSandbox(t)
+	env := sampleEnv()
+	script, err := renderRuntimeUserData("backend", "myapp-backend", env, sb.paths)
+	must(t, err)
 	if err := sb.run(script); err != nil {
-		t.Fatalf("%v\n%s\n%s", err, sb.stdout, sb.stderr)
+		t.Fatalf("%v\n%s\n%s", err, sb.installLog(), sb.stderr)
 	}
-	checkEnvFile(t, filepath.Join(sb.paths.ConfigDir, "myapp-frontend.env"), settings)
-	if got, _ := os.ReadFile(filepath.Join(sb.paths.ConfigDir, "myapp-frontend.instance")); string(got) != "i-0123456789abcdef0\n" {
-		t.Errorf("instance stamp %q: the service would not start", got)
-	}
-	if calls := sb.calls(); strings.Contains(calls, "curl") || !strings.Contains(calls, "systemctl restart myapp-frontend.service") {
+	checkEnvFile(t, filepath.Join(sb.paths.ConfigDir, "myapp-backend.env"), env)
+	if calls := sb.calls(); !strings.Contains(calls, "systemctl restart myapp-backend.service") {
 		t.Errorf("calls:\n%s", calls)
 	}
-	if !strings.Contains(sb.stdout, "MYAPPCTL-CONFIGURED myapp-frontend "+settings.hash()) {
-		t.Errorf("stdout:\n%s", sb.stdout)
+	if len(sb.world.requests) != 0 {
+		t.Errorf("the runtime script talked to %v", sb.world.requests)
+	}
+	if !strings.Contains(sb.installLog(), "MYAPPCTL-CONFIGURED myapp-backend") {
+		t.Errorf("install log:\n%s", sb.installLog())
 	}
 }
 
@@ -275,19 +454,4 @@ func parseSystemdEnvFile(t *testing.T, data string) map[string]string {
 		out[k] = b.String()
 	}
 	return out
-}
-
-func TestRuntimeSettingsHashAndValidation(t *testing.T) {
-	a := runtimeSettings{{"PORT", "80"}, {"APIURL", "x"}}
-	b := runtimeSettings{{"APIURL", "x"}, {"PORT", "80"}}
-	c := runtimeSettings{{"APIURL", "y"}, {"PORT", "80"}}
-	if a.hash() != b.hash() || a.hash() == c.hash() || len(a.hash()) != 16 {
-		t.Errorf("hashes: %s %s %s", a.hash(), b.hash(), c.hash())
-	}
-	if _, err := renderRuntimeUserData("myapp-frontend", runtimeSettings{{"APIURL", "a\nb"}}, defaultUserDataPaths()); err == nil {
-		t.Error("a value with a line break was accepted")
-	}
-	if _, err := renderRuntimeUserData("myapp-frontend", runtimeSettings{{"api url", "a"}}, defaultUserDataPaths()); err == nil {
-		t.Error("a bad variable name was accepted")
-	}
 }

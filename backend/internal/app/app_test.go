@@ -19,17 +19,19 @@ import (
 	"github.com/myappctl/myappctl/backend/internal/config"
 	"github.com/myappctl/myappctl/backend/internal/store"
 	"github.com/myappctl/myappctl/backend/internal/testdb"
+	"github.com/myappctl/myappctl/internal/settings/settingstest"
 )
 
 func TestMainRejectsBadSettings(t *testing.T) {
 	var stderr bytes.Buffer
-	env := map[string]string{"PORT": "http", "CAROUSEL_CACHE_TTL": "soon", "DBURL": "db", "DBPASSWORD": "pw-in-env-9731"}
+	env := map[string]string{"PORT": "http", "CAROUSEL_CACHE_TTL": "soon", "DBURL": "db", "DBPASSWORD": "pw-in-env-9731",
+		"SETTINGS_PATH": "/myappctl/myapp/backend/", "SETTINGS_REFRESH": "often", "AWS_REGION": "us-east-1"}
 	code := Main(t.Context(), func(k string) string { return env[k] }, &stderr)
 	if code != ExitBadSettings {
 		t.Errorf("exit code %d, want %d", code, ExitBadSettings)
 	}
 	out := stderr.String()
-	for _, want := range []string{`PORT="http"`, `CAROUSEL_CACHE_TTL="soon"`} {
+	for _, want := range []string{`PORT="http"`, `CAROUSEL_CACHE_TTL="soon"`, `SETTINGS_REFRESH="often"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("message lacks %s:\n%s", want, out)
 		}
@@ -42,19 +44,12 @@ func TestMainRejectsBadSettings(t *testing.T) {
 // Main on SQLite: it serves, and stops cleanly when its context ends.
 func TestMainServesAndShutsDown(t *testing.T) {
 	env := map[string]string{"PORT": "0", "SQLITE_PATH": filepath.Join(t.TempDir(), "todo.db")}
-	logs := &syncBuffer{}
+	logs := &settingstest.Logs{}
 	ctx, cancel := context.WithCancel(t.Context())
 	exited := make(chan int, 1)
 	go func() { exited <- Main(ctx, func(k string) string { return env[k] }, logs) }()
 
-	var base string
-	eventually(t, 5*time.Second, func() bool {
-		m := regexp.MustCompile(`msg=listening addr=\S*:(\d+)`).FindStringSubmatch(logs.String())
-		if m != nil {
-			base = "http://127.0.0.1:" + m[1]
-		}
-		return m != nil
-	})
+	base := listeningAt(t, logs)
 	if status, body := get(t, base+"/health"); status != http.StatusOK {
 		t.Fatalf("/health: %d %s", status, body)
 	}
@@ -74,6 +69,20 @@ func TestMainServesAndShutsDown(t *testing.T) {
 	if _, err := http.Get(base + "/health"); err == nil {
 		t.Error("still serving after shutdown")
 	}
+}
+
+// listeningAt waits for Main's "listening" log line and returns its base URL.
+func listeningAt(t *testing.T, logs *settingstest.Logs) string {
+	t.Helper()
+	var base string
+	eventually(t, 5*time.Second, func() bool {
+		m := regexp.MustCompile(`msg=listening addr=\S*:(\d+)`).FindStringSubmatch(logs.String())
+		if m != nil {
+			base = "http://127.0.0.1:" + m[1]
+		}
+		return m != nil
+	})
+	return base
 }
 
 func TestShutdownWaitsForInFlightRequests(t *testing.T) {
@@ -129,14 +138,7 @@ func TestStartupRetriesUntilDatabaseReachable(t *testing.T) {
 		status, _ := get(t, base+"/health")
 		return status == http.StatusOK
 	})
-	resp, err := http.Post(base+"/todo", "application/json", strings.NewReader(`{"title":"works"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Errorf("POST /todo after connecting: %s", resp.Status)
-	}
+	postTodo(t, base, "works")
 	cancel()
 	if err := wait(); err != nil {
 		t.Errorf("Run: %v", err)
@@ -161,13 +163,13 @@ func TestPasswordIsNeverLogged(t *testing.T) {
 }
 
 // startMySQLRun runs the app on MySQL; wait returns Run's result (and may be called again).
-func startMySQLRun(t *testing.T, cfg store.MySQLConfig) (base string, logs *syncBuffer, cancel context.CancelFunc, wait func() error) {
+func startMySQLRun(t *testing.T, cfg store.MySQLConfig) (base string, logs *settingstest.Logs, cancel context.CancelFunc, wait func() error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs = &syncBuffer{}
+	logs = &settingstest.Logs{}
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
 	opts := Options{
@@ -191,11 +193,14 @@ func startRun(t *testing.T, s store.Store) (base string, cancel context.CancelFu
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
+	cfg := config.Config{CORSOrigin: "*", CarouselTTL: time.Second}
+	log := slog.New(slog.DiscardHandler)
+	src, err := newCarousel(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() {
-		errc <- serve(ctx, Options{
-			Config:   config.Config{CORSOrigin: "*", CarouselTTL: time.Second},
-			Listener: ln, Logger: slog.New(slog.DiscardHandler), ShutdownTimeout: 5 * time.Second,
-		}, s)
+		errc <- serve(ctx, Options{Config: cfg, Listener: ln, Logger: log, ShutdownTimeout: 5 * time.Second}, s, src)
 	}()
 	return "http://" + ln.Addr().String(), cancel, errc
 }
@@ -236,21 +241,4 @@ func eventually(t *testing.T, timeout time.Duration, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

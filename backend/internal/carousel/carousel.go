@@ -51,9 +51,8 @@ const (
 
 // Source hands out the carousel list, fetching it at most once per TTL.
 type Source struct {
-	opts Options
-
 	mu       sync.Mutex // held during a fetch, so concurrent requests share it
+	opts     Options    // URL may change (SetURL)
 	current  []Image
 	origin   Origin
 	expires  time.Time
@@ -89,11 +88,11 @@ func New(opts Options) *Source {
 // Get returns the current list and where it came from. It never fails: when
 // the URL does, it answers with the last good list or the fallback.
 func (s *Source) Get(ctx context.Context) ([]Image, Origin) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.opts.URL == "" {
 		return s.opts.Fallback, FromFallback
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.opts.Now()
 	if s.current != nil && now.Before(s.expires) {
 		return s.current, s.origin
@@ -115,6 +114,19 @@ func (s *Source) Get(ctx context.Context) ([]Image, Origin) {
 	// A failure is cached too, so a broken bucket is not hit by every request.
 	s.expires = s.opts.Now().Add(s.opts.TTL)
 	return s.current, s.origin
+}
+
+// SetURL makes later calls of Get read the list from url (empty: the
+// fallback), forgetting what the old URL gave.
+func (s *Source) SetURL(url string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if url == s.opts.URL {
+		return
+	}
+	s.opts.URL = url
+	s.current, s.lastGood, s.expires = nil, nil, time.Time{}
+	s.opts.Logger.Info("carousel: the list URL changed", "url", url)
 }
 
 func (s *Source) fetch(ctx context.Context) ([]Image, error) {

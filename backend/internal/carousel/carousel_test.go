@@ -184,6 +184,36 @@ func TestStaleListWhenUpstreamFailsLater(t *testing.T) {
 	}
 }
 
+// A new URL is used by the next Get, within the TTL of the old list, and what
+// the old URL gave is not served as stale for the new one.
+func TestSetURLAppliesAtOnce(t *testing.T) {
+	old := newUpstream(t, http.StatusOK, bucketList)
+	clk := &clock{now: time.Unix(1_700_000_000, 0)}
+	var logs bytes.Buffer
+	src := newSource(old.URL, clk, &logs)
+	src.Get(context.Background())
+
+	moved := newUpstream(t, http.StatusOK, `[{"url":"https://other.s3.amazonaws.com/images/z.png"}]`)
+	src.SetURL(moved.URL)
+	got, origin := src.Get(context.Background())
+	if want := []Image{{URL: "https://other.s3.amazonaws.com/images/z.png"}}; !reflect.DeepEqual(got, want) || origin != FromUpstream {
+		t.Fatalf("after SetURL Get = %v, %s; want %v from the new URL", got, origin, want)
+	}
+
+	broken := newUpstream(t, http.StatusForbidden, "")
+	src.SetURL(broken.URL)
+	if got, origin := src.Get(context.Background()); !reflect.DeepEqual(got, fallback) || origin != FromFallback {
+		t.Errorf("new URL failing: Get = %v, %s; want the fallback, not the old URL's list", got, origin)
+	}
+	src.SetURL("")
+	if _, origin := src.Get(context.Background()); origin != FromFallback {
+		t.Errorf("URL unset: origin %s", origin)
+	}
+	if old.hits.Load() != 1 || moved.hits.Load() != 1 || broken.hits.Load() != 1 {
+		t.Errorf("hits old %d, moved %d, broken %d; want one each", old.hits.Load(), moved.hits.Load(), broken.hits.Load())
+	}
+}
+
 func TestConcurrentRequestsShareOneFetch(t *testing.T) {
 	up := newUpstream(t, http.StatusOK, bucketList)
 	up.delay = 50 * time.Millisecond

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/myappctl/myappctl/backend/internal/store"
+	"github.com/myappctl/myappctl/internal/settings"
 )
 
 // Config is the backend's settings.
@@ -40,9 +41,29 @@ const (
 // FromEnv reads the settings through getenv (os.Getenv in production). It
 // reports every bad setting at once. Errors never quote DBPASSWORD.
 func FromEnv(getenv func(string) string) (Config, error) {
+	return read(getenv, true)
+}
+
+// LiveNames are the settings the backend also takes from its Parameter Store
+// path, and follows while it runs.
+var LiveNames = []string{"DBURL", "DBPORT", "DBUSER", "DBPASSWORD", "DBDATABASE", "CAROUSEL_URL"}
+
+// WithParameters reads the settings as FromEnv does, each parameter named in
+// LiveNames in place of the environment variable of that name. Its errors
+// name the setting but quote no value.
+func WithParameters(getenv func(string) string, params map[string]string) (Config, error) {
+	return read(settings.Overlay(getenv, params, LiveNames...), false)
+}
+
+// read reads the settings; quote puts each bad value in its error.
+func read(getenv func(string) string, quote bool) (Config, error) {
 	var errs []error
 	bad := func(name, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s=%q: %s", name, getenv(name), fmt.Sprintf(format, args...)))
+		what := name
+		if quote {
+			what = fmt.Sprintf("%s=%q", name, getenv(name))
+		}
+		errs = append(errs, fmt.Errorf("%s: %s", what, fmt.Sprintf(format, args...)))
 	}
 	cfg := Config{
 		SQLitePath:  orDefault(getenv("SQLITE_PATH"), DefaultSQLitePath),

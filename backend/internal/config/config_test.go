@@ -101,3 +101,31 @@ func TestAllBadSettingsReportedTogether(t *testing.T) {
 		t.Errorf("error shows the password: %v", err)
 	}
 }
+
+func TestWithParametersOverridesTheEnvironment(t *testing.T) {
+	getenv := env(map[string]string{"PORT": "8090", "DBURL": "env-db", "DBUSER": "envuser", "DBPASSWORD": "env-pw",
+		"CAROUSEL_URL": "https://env.s3.amazonaws.com/c.json"})
+	cfg, err := WithParameters(getenv, map[string]string{"DBURL": "param-db", "DBPASSWORD": "param-pw",
+		"DBDATABASE": "todos", "PORT": "1"}) // PORT is not a parameter: ignored
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.MySQLConfig{Host: "param-db", Port: 3306, User: "envuser", Password: "param-pw", Database: "todos"}
+	if cfg.Port != 8090 || cfg.MySQL == nil || *cfg.MySQL != want || cfg.CarouselURL != "https://env.s3.amazonaws.com/c.json" {
+		t.Errorf("WithParameters = %+v (MySQL %+v)", cfg, cfg.MySQL)
+	}
+}
+
+func TestWithParametersQuotesNoValue(t *testing.T) {
+	_, err := WithParameters(env(nil), map[string]string{"DBURL": "db", "DBPORT": "pw-like-9931", "CAROUSEL_URL": "ftp://x-7781"})
+	if err == nil {
+		t.Fatal("accepted a bad DBPORT and CAROUSEL_URL")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "DBPORT: want a port") || !strings.Contains(msg, "CAROUSEL_URL: want an http(s) URL") {
+		t.Errorf("error does not name the settings: %s", msg)
+	}
+	if strings.Contains(msg, "9931") || strings.Contains(msg, "7781") {
+		t.Errorf("error quotes a value: %s", msg)
+	}
+}

@@ -19,26 +19,35 @@ const DefaultPort = 80
 // ParseAPIURL checks the API base URL the page will call and returns it in
 // canonical form (no trailing slash). Empty means DefaultAPIURL.
 func ParseAPIURL(raw string) (string, error) {
+	apiURL, err := checkAPIURL(raw)
+	if err != nil {
+		return "", fmt.Errorf("APIURL %q %w", strings.TrimSpace(raw), err)
+	}
+	return apiURL, nil
+}
+
+// checkAPIURL is ParseAPIURL with errors that do not quote the value.
+func checkAPIURL(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return DefaultAPIURL, nil
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("APIURL %q is not a URL: %w", raw, err)
+		return "", errors.New("is not a URL")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("APIURL %q must start with http:// or https://, e.g. http://backend-lb.example.com:8090", raw)
+		return "", errors.New("must start with http:// or https://, e.g. http://backend-lb.example.com:8090")
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return "", fmt.Errorf("APIURL %q has no host", raw)
+		return "", errors.New("has no host")
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return "", fmt.Errorf("APIURL %q must be a plain base URL without credentials, query or fragment", raw)
+		return "", errors.New("must be a plain base URL without credentials, query or fragment")
 	}
 	if p := u.Port(); p != "" {
 		if _, err := parsePortNumber(p); err != nil {
-			return "", fmt.Errorf("APIURL %q: %w", raw, err)
+			return "", fmt.Errorf("has a bad port: %w", err)
 		}
 	}
 	u.Path = strings.TrimRight(u.Path, "/")

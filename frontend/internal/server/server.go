@@ -1,6 +1,6 @@
 // Package server is the frontend's HTTP server: it serves the embedded page and
 // tells it, through /config.json, which API to call, so that relinking the
-// frontend to another backend needs a restart, not a rebuild.
+// frontend to another backend needs neither a rebuild nor a restart.
 package server
 
 import (
@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 
 	"github.com/myappctl/myappctl/frontend/web"
 	"github.com/myappctl/myappctl/internal/httpserve"
@@ -39,10 +40,17 @@ type Config struct {
 
 // Server serves the page. It is an http.Handler.
 type Server struct {
-	apiURL     string
+	api     atomic.Pointer[apiConfig]
+	assets  map[string]asset
+	handler http.Handler
+	logger  *slog.Logger
+}
+
+// apiConfig is what follows from the API URL; it is replaced as a whole.
+type apiConfig struct {
+	url        string
 	configJSON []byte
-	assets     map[string]asset
-	handler    http.Handler
+	csp        string
 }
 
 // New validates cfg and builds the server.
@@ -59,23 +67,39 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	configJSON, err := json.Marshal(struct {
-		APIURL string `json:"apiUrl"`
-	}{apiURL})
-	if err != nil {
-		return nil, fmt.Errorf("encoding /config.json: %w", err)
-	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s := &Server{apiURL: apiURL, configJSON: configJSON, assets: assets}
-	s.handler = httpserve.LogRequests(logger, "/healthz", securityHeaders(contentSecurityPolicy(apiURL), s.routes()))
+	s := &Server{assets: assets, logger: logger}
+	s.api.Store(newAPIConfig(apiURL))
+	s.handler = httpserve.LogRequests(logger, "/healthz", s.securityHeaders(s.routes()))
 	return s, nil
 }
 
+func newAPIConfig(apiURL string) *apiConfig {
+	configJSON, _ := json.Marshal(struct { // a struct of one string always marshals
+		APIURL string `json:"apiUrl"`
+	}{apiURL})
+	return &apiConfig{url: apiURL, configJSON: configJSON, csp: contentSecurityPolicy(apiURL)}
+}
+
 // APIURL is the validated API base URL the page is told about.
-func (s *Server) APIURL() string { return s.apiURL }
+func (s *Server) APIURL() string { return s.api.Load().url }
+
+// SetAPIURL makes the next /config.json (and the security policy) name a new
+// API URL. An invalid one is refused, naming APIURL but not quoting it, and
+// the current one stays.
+func (s *Server) SetAPIURL(raw string) error {
+	apiURL, err := checkAPIURL(raw)
+	if err != nil {
+		return fmt.Errorf("APIURL %w", err)
+	}
+	if old := s.api.Swap(newAPIConfig(apiURL)); old.url != apiURL {
+		s.logger.Info("API URL changed", "apiUrl", apiURL)
+	}
+	return nil
+}
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
@@ -93,7 +117,7 @@ func (s *Server) routes() http.Handler {
 func (s *Server) serveConfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", contentJSON)
 	w.Header().Set("Cache-Control", cacheNever)
-	_, _ = w.Write(s.configJSON)
+	_, _ = w.Write(s.api.Load().configJSON)
 }
 
 func serveHealth(w http.ResponseWriter, r *http.Request) {
@@ -131,11 +155,11 @@ func contentSecurityPolicy(apiURL string) string {
 		"connect-src " + connect + "; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 }
 
-func securityHeaders(csp string, next http.Handler) http.Handler {
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Content-Security-Policy", csp)
+		h.Set("Content-Security-Policy", s.api.Load().csp)
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
 		next.ServeHTTP(w, r)

@@ -238,3 +238,41 @@ func wantHeaders(t *testing.T, res *http.Response, want map[string]string) {
 		}
 	}
 }
+
+func TestSetAPIURLServedAtOnce(t *testing.T) {
+	s := newTestServer(t, "http://old-lb.example.com:8090")
+	if err := s.SetAPIURL("https://new-lb.example.com:8443/"); err != nil {
+		t.Fatal(err)
+	}
+	res := get(t, s, "/config.json")
+	if got := body(t, res); got != `{"apiUrl":"https://new-lb.example.com:8443"}` {
+		t.Errorf("config.json = %s", got)
+	}
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' https://new-lb.example.com:8443;") {
+		t.Errorf("the security policy does not follow: %s", csp)
+	}
+
+	err := s.SetAPIURL("ftp://secret-host-3301")
+	if err == nil || !strings.HasPrefix(err.Error(), "APIURL must start with http://") || strings.Contains(err.Error(), "3301") {
+		t.Errorf("SetAPIURL(bad) = %v: want APIURL named, the value not quoted", err)
+	}
+	if got := body(t, get(t, s, "/config.json")); got != `{"apiUrl":"https://new-lb.example.com:8443"}` || s.APIURL() != "https://new-lb.example.com:8443" {
+		t.Errorf("after a bad URL config.json = %s, want the last good one", got)
+	}
+}
+
+func TestApplySettingsPrefersTheParameter(t *testing.T) {
+	s := newTestServer(t, "")
+	apply := s.ApplySettings(func(k string) string { return map[string]string{"APIURL": "http://from-env:8080"}[k] })
+	for _, c := range []struct {
+		params map[string]string
+		want   string
+	}{
+		{map[string]string{"APIURL": "http://from-param:8090"}, "http://from-param:8090"},
+		{map[string]string{}, "http://from-env:8080"}, // the parameter deleted: the environment again
+	} {
+		if err := apply(t.Context(), c.params); err != nil || s.APIURL() != c.want {
+			t.Errorf("apply(%v): APIURL %s, %v; want %s", c.params, s.APIURL(), err, c.want)
+		}
+	}
+}

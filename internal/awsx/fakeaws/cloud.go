@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/myappctl/myappctl/internal/awsx"
@@ -40,6 +42,11 @@ type Cloud struct {
 	IAM    *IAM
 	// Autoscaling holds stage 8's groups; they launch into EC2 and register in ELBV2.
 	Autoscaling *AutoScaling
+	// SSM is Parameter Store: the tiers' runtime settings.
+	SSM *SSM
+	// Agent plays the instances' install scripts and services: it writes
+	// their reports when something reads them.
+	Agent *Agent
 }
 
 // New returns an empty fake account in us-east-1.
@@ -49,15 +56,31 @@ func New() *Cloud {
 	c := &Cloud{Core: core, EC2: ec2, STS: &STS{Core: core}, S3: NewS3(core, "us-east-1"), ELBV2: NewELBV2(core, ec2), RDS: NewRDS(core, ec2)}
 	c.Autoscaling = NewAutoScaling(core, ec2, c.ELBV2)
 	c.IAM = NewIAM(core)
+	ec2.InstanceProfile = c.IAM.instanceProfileForEC2
+	c.SSM = NewSSM(core, "us-east-1")
 	c.Lambda = NewLambda(core, "us-east-1", c.IAM)
 	c.S3.LambdaInvokable = func(fn, source, account string) bool {
 		return c.Lambda.AllowsInvoke(fn, "s3.amazonaws.com", source, account)
 	}
+	c.Agent = newAgent(c)
+	c.S3.BeforeRead = c.Agent.sync
 	return c
 }
 
 // Clients returns the fakes as the client set stages use.
 func (c *Cloud) Clients() *awsx.Clients {
 	return &awsx.Clients{EC2: c.EC2, STS: c.STS, S3: c.S3, RDS: c.RDS, ELBV2: c.ELBV2, Lambda: c.Lambda, IAM: c.IAM,
-		Autoscaling: c.Autoscaling, Presign: Presigner{}}
+		Autoscaling: c.Autoscaling, SSM: c.SSM, Presign: Presigner{}}
+}
+
+// HealthyWhileRunning makes a registered target healthy while its instance
+// runs and unhealthy otherwise, as on AWS once the app on it answers (the
+// stand-alone CLI runs and the dev server use it).
+func (c *Cloud) HealthyWhileRunning() {
+	c.ELBV2.HealthOf = func(_, id string) (elbv2types.TargetHealthStateEnum, string) {
+		if s, ok := c.EC2.InstanceState(id); ok && s != ec2types.InstanceStateNameRunning {
+			return elbv2types.TargetHealthStateEnumUnhealthy, string(elbv2types.TargetHealthReasonEnumInvalidState)
+		}
+		return "", ""
+	}
 }

@@ -25,6 +25,10 @@ type EC2 struct {
 	// type, the zones that offer it (a type not listed is offered everywhere).
 	Zones   []string
 	Offered map[string][]string
+	// InstanceProfile is how EC2 sees an IAM instance profile named by name
+	// or ARN when it launches an instance: its ARN and id, or false when it
+	// does not exist (yet). New wires it to the IAM fake; nil: none exists.
+	InstanceProfile func(name, arn string) (profileARN, id string, found bool)
 
 	mu        sync.Mutex
 	seq       int

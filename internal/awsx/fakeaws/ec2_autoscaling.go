@@ -18,13 +18,20 @@ type templateRef struct {
 	id, name, version string // version: a number, $Default or $Latest
 }
 
-// resolveTemplate returns the template's id and the number of the version.
+// resolveTemplate returns the template's id and the number of the version,
+// once its instance profile (if any) is one EC2 can use, as Auto Scaling
+// checks when a group is given a template.
 func (f *EC2) resolveTemplate(ref templateRef) (id, version string, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	t, v, err := f.templateVersion(ref)
 	if err != nil {
 		return "", "", err
+	}
+	if p := t.versions[v-1].LaunchTemplateData.IamInstanceProfile; p != nil {
+		if _, err := f.instanceProfile(aws.ToString(p.Name), aws.ToString(p.Arn)); err != nil {
+			return "", "", err
+		}
 	}
 	return aws.ToString(t.lt.LaunchTemplateId), strconv.FormatInt(v, 10), nil
 }
@@ -61,6 +68,9 @@ func (f *EC2) launchFromTemplate(ref templateRef, subnet string, groupTags []typ
 	d := t.versions[n-1].LaunchTemplateData
 	in := &ec2.RunInstancesInput{ImageId: d.ImageId, InstanceType: d.InstanceType, KeyName: d.KeyName, SubnetId: aws.String(subnet),
 		SecurityGroupIds: d.SecurityGroupIds, UserData: d.UserData, MinCount: aws.Int32(1), MaxCount: aws.Int32(1)}
+	if p := d.IamInstanceProfile; p != nil {
+		in.IamInstanceProfile = &types.IamInstanceProfileSpecification{Name: p.Name, Arn: p.Arn}
+	}
 	if m := d.MetadataOptions; m != nil {
 		in.MetadataOptions = &types.InstanceMetadataOptionsRequest{HttpTokens: types.HttpTokensState(m.HttpTokens),
 			HttpPutResponseHopLimit: m.HttpPutResponseHopLimit, HttpEndpoint: types.InstanceMetadataEndpointState(m.HttpEndpoint)}

@@ -22,6 +22,7 @@ const NewestJammyAMI = "ami-0jammy0amd64new"
 type fakeImage struct {
 	img       types.Image
 	describes int
+	installed string // the myappctl release its source instance had installed
 }
 
 // seedCanonicalImages publishes a few public images. Callers hold f.mu.
@@ -134,7 +135,7 @@ func (f *EC2) CreateImage(ctx context.Context, in *ec2.CreateImageInput, _ ...fu
 		CreationDate: aws.String(time.Now().UTC().Format("2006-01-02T15:04:05.000Z")), RootDeviceType: types.DeviceTypeEbs,
 		VirtualizationType: types.VirtualizationTypeHvm, RootDeviceName: aws.String("/dev/sda1"),
 		BlockDeviceMappings: []types.BlockDeviceMapping{{DeviceName: aws.String("/dev/sda1"), Ebs: &types.EbsBlockDevice{SnapshotId: aws.String(snapID), VolumeSize: aws.Int32(8)}}},
-		Tags:                tagsFromSpecs(in.TagSpecifications, types.ResourceTypeImage)}}
+		Tags:                tagsFromSpecs(in.TagSpecifications, types.ResourceTypeImage)}, installed: inst.installed}
 	if !aws.ToBool(in.NoReboot) {
 		inst.reboots++
 	}

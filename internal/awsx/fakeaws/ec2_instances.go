@@ -25,6 +25,9 @@ type fakeInstance struct {
 	describes    int
 	consoleReads int
 	reboots      int
+	// installed is the myappctl release on its disk: from its image, or
+	// installed by its bootstrap (Agent).
+	installed string
 }
 
 func (i *fakeInstance) volumeID() *string {
@@ -87,15 +90,22 @@ func (f *EC2) launch(in *ec2.RunInstancesInput) (*fakeInstance, error) {
 			return nil, APIError("InvalidParameterValue", "'%s' is not a valid taggable resource type for this operation.", s.ResourceType)
 		}
 	}
+	var profile *types.IamInstanceProfile
+	if p := in.IamInstanceProfile; p != nil {
+		if profile, err = f.instanceProfile(aws.ToString(p.Name), aws.ToString(p.Arn)); err != nil {
+			return nil, err
+		}
+	}
 	id := f.id("i")
-	fi := &fakeInstance{userData: string(userData), volumeTags: tagsFromSpecs(in.TagSpecifications, types.ResourceTypeVolume)}
+	fi := &fakeInstance{userData: string(userData), volumeTags: tagsFromSpecs(in.TagSpecifications, types.ResourceTypeVolume), installed: image.installed}
 	fi.inst = types.Instance{InstanceId: aws.String(id), ImageId: in.ImageId, InstanceType: in.InstanceType, KeyName: in.KeyName,
 		SubnetId: subnet.SubnetId, VpcId: subnet.VpcId, Placement: &types.Placement{AvailabilityZone: subnet.AvailabilityZone},
 		PrivateIpAddress: aws.String(f.privateIP(subnet)), SecurityGroups: groups, LaunchTime: aws.Time(time.Now()),
 		MetadataOptions: metadataOptions(in.MetadataOptions), Tags: tagsFromSpecs(in.TagSpecifications, types.ResourceTypeInstance),
 		BlockDeviceMappings: []types.InstanceBlockDeviceMapping{{DeviceName: aws.String("/dev/sda1"),
 			Ebs: &types.EbsInstanceBlockDevice{VolumeId: aws.String(f.id("vol")), Status: types.AttachmentStatusAttached, DeleteOnTermination: aws.Bool(true)}}},
-		RootDeviceName: aws.String("/dev/sda1"), RootDeviceType: types.DeviceTypeEbs, Architecture: types.ArchitectureValuesX8664}
+		RootDeviceName: aws.String("/dev/sda1"), RootDeviceType: types.DeviceTypeEbs, Architecture: types.ArchitectureValuesX8664,
+		IamInstanceProfile: profile}
 	if aws.ToBool(subnet.MapPublicIpOnLaunch) {
 		fi.inst.PublicIpAddress = aws.String(fmt.Sprintf("203.0.113.%d", f.seq%250+1))
 		fi.inst.PublicDnsName = aws.String("ec2-" + strings.ReplaceAll(*fi.inst.PublicIpAddress, ".", "-") + ".compute-1.amazonaws.com")
@@ -103,6 +113,27 @@ func (f *EC2) launch(in *ec2.RunInstancesInput) (*fakeInstance, error) {
 	c.instances[id] = fi
 	f.setState(fi, types.InstanceStateNamePending)
 	return fi, nil
+}
+
+// instanceProfile resolves the instance profile a launch names (by name
+// or ARN) as EC2 sees it; nil when it names none. Until a new profile has
+// propagated, EC2 answers as if it did not exist.
+func (f *EC2) instanceProfile(name, arn string) (*types.IamInstanceProfile, error) {
+	switch {
+	case name == "" && arn == "":
+		return nil, nil
+	case name != "" && arn != "":
+		return nil, APIError("InvalidParameterCombination", "The parameter 'iamInstanceProfile.name' may not be used in combination with 'iamInstanceProfile.arn'")
+	}
+	if f.InstanceProfile != nil {
+		if profileARN, id, ok := f.InstanceProfile(name, arn); ok {
+			return &types.IamInstanceProfile{Arn: aws.String(profileARN), Id: aws.String(id)}, nil
+		}
+	}
+	if arn != "" {
+		return nil, APIError("InvalidParameterValue", "Value (%s) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile ARN", arn)
+	}
+	return nil, APIError("InvalidParameterValue", "Value (%s) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name", name)
 }
 
 func (f *EC2) launchSubnet(in *ec2.RunInstancesInput) (*types.Subnet, error) {
@@ -173,6 +204,9 @@ func (f *EC2) reservation(fi *fakeInstance) *ec2.RunInstancesOutput {
 func copyInstance(in types.Instance) types.Instance {
 	in.Tags = slices.Clone(in.Tags)
 	in.SecurityGroups = slices.Clone(in.SecurityGroups)
+	if p := in.IamInstanceProfile; p != nil {
+		in.IamInstanceProfile = &types.IamInstanceProfile{Arn: p.Arn, Id: p.Id}
+	}
 	state := *in.State
 	in.State = &state
 	return in
@@ -205,6 +239,9 @@ func (f *EC2) DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesIn
 			"vpc-id": {*i.VpcId}, "image-id": {*i.ImageId}, "instance-type": {string(i.InstanceType)}, "availability-zone": {*i.Placement.AvailabilityZone}}
 		for _, g := range i.SecurityGroups {
 			attrs["instance.group-id"] = append(attrs["instance.group-id"], *g.GroupId)
+		}
+		if p := i.IamInstanceProfile; p != nil {
+			attrs["iam-instance-profile.arn"] = []string{aws.ToString(p.Arn)}
 		}
 		return i.Tags, attrs
 	})

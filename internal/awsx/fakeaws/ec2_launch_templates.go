@@ -18,6 +18,7 @@ import (
 type fakeLaunchTemplate struct {
 	lt       types.LaunchTemplate
 	versions []types.LaunchTemplateVersion
+	deleted  map[int64]bool // versions DeleteLaunchTemplateVersions removed
 }
 
 var launchTemplateName = regexp.MustCompile(`^[a-zA-Z0-9().\-/_]{3,128}$`)
@@ -116,6 +117,9 @@ func launchTemplateData(in *types.RequestLaunchTemplateData) (*types.ResponseLau
 	}
 	out := &types.ResponseLaunchTemplateData{ImageId: in.ImageId, InstanceType: in.InstanceType, KeyName: in.KeyName,
 		SecurityGroupIds: slices.Clone(in.SecurityGroupIds), UserData: in.UserData}
+	if p := in.IamInstanceProfile; p != nil { // checked at launch, as in AWS
+		out.IamInstanceProfile = &types.LaunchTemplateIamInstanceProfileSpecification{Arn: p.Arn, Name: p.Name}
+	}
 	if m := in.MetadataOptions; m != nil {
 		if hops := aws.ToInt32(m.HttpPutResponseHopLimit); m.HttpPutResponseHopLimit != nil && (hops < 1 || hops > 64) {
 			return nil, APIError("InvalidParameterValue", "HttpPutResponseHopLimit must be between 1 and 64")
@@ -189,7 +193,9 @@ func (f *EC2) DescribeLaunchTemplateVersions(ctx context.Context, in *ec2.Descri
 	out := &ec2.DescribeLaunchTemplateVersionsOutput{}
 	if len(in.Versions) == 0 {
 		for i := len(t.versions) - 1; i >= 0; i-- { // newest first, as AWS lists them
-			out.LaunchTemplateVersions = append(out.LaunchTemplateVersions, *t.version(int64(i + 1)))
+			if !t.deleted[int64(i+1)] {
+				out.LaunchTemplateVersions = append(out.LaunchTemplateVersions, *t.version(int64(i + 1)))
+			}
 		}
 		return finish(out, nil, fault)
 	}
@@ -223,6 +229,51 @@ func (f *EC2) ModifyLaunchTemplate(ctx context.Context, in *ec2.ModifyLaunchTemp
 		t.lt.DefaultVersionNumber = aws.Int64(n)
 	}
 	return finish(&ec2.ModifyLaunchTemplateOutput{LaunchTemplate: copyLaunchTemplate(t.lt)}, nil, fault)
+}
+
+// DeleteLaunchTemplateVersions deletes versions; as in AWS, the default
+// version cannot go and each version that fails is listed, not an error.
+func (f *EC2) DeleteLaunchTemplateVersions(ctx context.Context, in *ec2.DeleteLaunchTemplateVersionsInput, _ ...func(*ec2.Options)) (*ec2.DeleteLaunchTemplateVersionsOutput, error) {
+	fault, err := f.begin(ctx, "DeleteLaunchTemplateVersions")
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, err := f.template(in.LaunchTemplateId, in.LaunchTemplateName)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.Versions) == 0 || len(in.Versions) > 200 {
+		return nil, APIError("InvalidParameterValue", "between 1 and 200 versions may be deleted at once")
+	}
+	out := &ec2.DeleteLaunchTemplateVersionsOutput{}
+	fail := func(v string, code types.LaunchTemplateErrorCode, msg string) {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		out.UnsuccessfullyDeletedLaunchTemplateVersions = append(out.UnsuccessfullyDeletedLaunchTemplateVersions,
+			types.DeleteLaunchTemplateVersionsResponseErrorItem{LaunchTemplateId: t.lt.LaunchTemplateId, LaunchTemplateName: t.lt.LaunchTemplateName,
+				VersionNumber: aws.Int64(n), ResponseError: &types.ResponseError{Code: code, Message: aws.String(msg)}})
+	}
+	for _, v := range in.Versions {
+		n, err := t.versionNumber(v)
+		switch {
+		case err != nil || v == "$Latest" || v == "$Default":
+			fail(v, types.LaunchTemplateErrorCodeLaunchTemplateVersionDoesNotExist, "the version does not exist")
+		case n == aws.ToInt64(t.lt.DefaultVersionNumber):
+			fail(v, types.LaunchTemplateErrorCodeUnexpectedError, "You cannot delete the default version of a launch template")
+		default:
+			if t.deleted == nil {
+				t.deleted = map[int64]bool{}
+			}
+			t.deleted[n] = true
+			out.SuccessfullyDeletedLaunchTemplateVersions = append(out.SuccessfullyDeletedLaunchTemplateVersions,
+				types.DeleteLaunchTemplateVersionsResponseSuccessItem{LaunchTemplateId: t.lt.LaunchTemplateId, LaunchTemplateName: t.lt.LaunchTemplateName, VersionNumber: aws.Int64(n)})
+		}
+	}
+	for n := aws.ToInt64(t.lt.LatestVersionNumber); t.deleted[n] && n > 1; n-- {
+		t.lt.LatestVersionNumber = aws.Int64(n - 1)
+	}
+	return finish(out, nil, fault)
 }
 
 // DeleteLaunchTemplate deletes a template and all its versions.
@@ -279,7 +330,7 @@ func (t *fakeLaunchTemplate) versionNumber(v string) (int64, error) {
 		return aws.ToInt64(t.lt.DefaultVersionNumber), nil
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 1 || n > int64(len(t.versions)) {
+	if err != nil || n < 1 || n > int64(len(t.versions)) || t.deleted[n] {
 		return 0, APIError("InvalidLaunchTemplateId.VersionNotFound", "Could not find launch template version %s for template %s", v, aws.ToString(t.lt.LaunchTemplateId))
 	}
 	return n, nil
@@ -297,6 +348,9 @@ func (t *fakeLaunchTemplate) version(n int64) *types.LaunchTemplateVersion {
 	d := *v.LaunchTemplateData
 	d.SecurityGroupIds = slices.Clone(d.SecurityGroupIds)
 	d.TagSpecifications = slices.Clone(d.TagSpecifications)
+	if p := d.IamInstanceProfile; p != nil {
+		d.IamInstanceProfile = &types.LaunchTemplateIamInstanceProfileSpecification{Arn: p.Arn, Name: p.Name}
+	}
 	v.LaunchTemplateData = &d
 	return &v
 }

@@ -38,6 +38,11 @@ type ELBV2 struct {
 	// ENIDrain is how long a deleted load balancer's network interfaces keep
 	// its subnets and security groups in use (DependencyViolation in EC2).
 	ENIDrain time.Duration
+	// ProvisioningTime, HealthyTime and DrainTime, when set, replace the
+	// describe counts by the clock: how long a new load balancer
+	// provisions, a registered target takes to pass its health checks, and
+	// a deregistered one drains (benchmarks scale AWS's times).
+	ProvisioningTime, HealthyTime, DrainTime time.Duration
 	// PageSize is the page size of describes that do not set one (AWS: 400).
 	PageSize int
 	// HealthOf, when set, decides a registered target's health once its target
@@ -69,6 +74,7 @@ type fakeTarget struct {
 	port         int32
 	describes    int // describes while the group receives traffic
 	deregistered bool
+	since        time.Time // registered, or deregistered
 }
 
 type fakeLB struct {

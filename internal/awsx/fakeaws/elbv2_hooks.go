@@ -3,6 +3,7 @@ package fakeaws
 import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"time"
 )
 
 // Hooks the Auto Scaling fake uses for the target groups attached to its
@@ -32,7 +33,7 @@ func (f *ELBV2) registerInstance(arn, id string) {
 		return
 	}
 	f.seq++
-	t.targets[k] = &fakeTarget{seq: f.seq, id: id, port: aws.ToInt32(t.tg.Port)}
+	t.targets[k] = &fakeTarget{seq: f.seq, id: id, port: aws.ToInt32(t.tg.Port), since: time.Now()}
 }
 
 // deregisterInstance lets an instance drain, as DeregisterTargets does; one
@@ -41,8 +42,8 @@ func (f *ELBV2) deregisterInstance(arn, id string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if t, ok := f.tgs[arn]; ok {
-		if cur, ok := t.targets[elbTargetKey(id, aws.ToInt32(t.tg.Port))]; ok {
-			cur.deregistered = true
+		if cur, ok := t.targets[elbTargetKey(id, aws.ToInt32(t.tg.Port))]; ok && !cur.deregistered {
+			cur.deregistered, cur.since = true, time.Now()
 		}
 	}
 }

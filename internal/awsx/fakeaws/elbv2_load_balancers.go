@@ -175,7 +175,8 @@ func (f *ELBV2) observeLB(lb *fakeLB) types.LoadBalancer {
 		return lb.lb
 	}
 	lb.describes++
-	if lb.describes > f.ProvisioningDescribes {
+	if f.ProvisioningTime == 0 && lb.describes > f.ProvisioningDescribes ||
+		f.ProvisioningTime > 0 && time.Since(aws.ToTime(lb.lb.CreatedTime)) >= f.ProvisioningTime {
 		lb.lb.State = &types.LoadBalancerState{Code: types.LoadBalancerStateEnumActive}
 	}
 	v := lb.lb

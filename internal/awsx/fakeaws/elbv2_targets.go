@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -57,7 +58,7 @@ func (f *ELBV2) RegisterTargets(ctx context.Context, in *elbv2.RegisterTargetsIn
 			continue // registering again changes nothing
 		}
 		f.seq++
-		t.targets[k] = &fakeTarget{seq: f.seq, id: want.id, port: want.port}
+		t.targets[k] = &fakeTarget{seq: f.seq, id: want.id, port: want.port, since: time.Now()}
 	}
 	return finish(&elbv2.RegisterTargetsOutput{}, nil, fault)
 }
@@ -83,7 +84,9 @@ func (f *ELBV2) DeregisterTargets(ctx context.Context, in *elbv2.DeregisterTarge
 		}
 	}
 	for _, want := range targets {
-		t.targets[elbTargetKey(want.id, want.port)].deregistered = true
+		if cur := t.targets[elbTargetKey(want.id, want.port)]; !cur.deregistered {
+			cur.deregistered, cur.since = true, time.Now()
+		}
 	}
 	return finish(&elbv2.DeregisterTargetsOutput{}, nil, fault)
 }
@@ -133,7 +136,9 @@ func elbTargetHealth(id string, port int32, h *types.TargetHealth) types.TargetH
 func (f *ELBV2) observeTarget(t *fakeTG, cur *fakeTarget, inUse bool) *types.TargetHealth {
 	switch {
 	case cur.deregistered:
-		delete(t.targets, elbTargetKey(cur.id, cur.port))
+		if f.DrainTime == 0 || time.Since(cur.since) >= f.DrainTime {
+			delete(t.targets, elbTargetKey(cur.id, cur.port))
+		}
 		return elbHealth(types.TargetHealthStateEnumDraining, string(types.TargetHealthReasonEnumDeregistrationInProgress))
 	case !inUse:
 		return elbHealth(types.TargetHealthStateEnumUnused, string(types.TargetHealthReasonEnumNotInUse))
@@ -144,7 +149,7 @@ func (f *ELBV2) observeTarget(t *fakeTG, cur *fakeTarget, inUse bool) *types.Tar
 			return elbHealth(state, reason)
 		}
 	}
-	if cur.describes == 1 {
+	if cur.describes == 1 && f.HealthyTime == 0 || f.HealthyTime > 0 && time.Since(cur.since) < f.HealthyTime {
 		return elbHealth(types.TargetHealthStateEnumInitial, string(types.TargetHealthReasonEnumRegistrationInProgress))
 	}
 	return &types.TargetHealth{State: types.TargetHealthStateEnumHealthy}

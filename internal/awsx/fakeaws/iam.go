@@ -25,9 +25,17 @@ type IAM struct {
 	// UpdateFunctionConfiguration) calls a new role is refused by Lambda
 	// before it can be assumed, as while a real role propagates; 0 means at once.
 	PropagationCalls int
+	// ProfilePropagationCalls is how many times EC2 does not find a new
+	// instance profile yet — RunInstances, a launch from a launch template
+	// (an Auto Scaling group's), an Auto Scaling group checking its
+	// template — as for several seconds after CreateInstanceProfile in AWS
+	// ("Invalid IAM Instance Profile name"); 0 (the default) means at once.
+	ProfilePropagationCalls int
 
-	mu    sync.Mutex
-	roles map[string]*fakeRole
+	mu       sync.Mutex
+	roles    map[string]*fakeRole
+	profiles map[string]*fakeProfile // instance profiles by name (iam_profiles.go)
+	managed  map[string]string       // managed policy documents the fake knows, by ARN (iam_eval.go)
 }
 
 type fakeRole struct {
@@ -41,7 +49,9 @@ type fakeRole struct {
 }
 
 // NewIAM returns an empty fake IAM.
-func NewIAM(core *Core) *IAM { return &IAM{Core: core, roles: map[string]*fakeRole{}} }
+func NewIAM(core *Core) *IAM {
+	return &IAM{Core: core, roles: map[string]*fakeRole{}, profiles: map[string]*fakeProfile{}, managed: map[string]string{}}
+}
 
 var roleNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 
@@ -78,7 +88,7 @@ func (f *IAM) CreateRole(ctx context.Context, in *iam.CreateRoleInput, _ ...func
 	switch {
 	case !roleNamePattern.MatchString(name):
 		return nil, APIError("ValidationError", "1 validation error detected: Value '%s' at 'roleName' failed to satisfy constraint", name)
-	case !strings.HasPrefix(path, "/") || !strings.HasSuffix(path, "/"):
+	case !validIAMPath(path):
 		return nil, APIError("ValidationError", "The specified value for path is invalid: it must begin and end with /.")
 	case f.roles[name] != nil:
 		return nil, APIError("EntityAlreadyExists", "Role with name %s already exists.", name)
@@ -89,10 +99,16 @@ func (f *IAM) CreateRole(ctx context.Context, in *iam.CreateRoleInput, _ ...func
 	}
 	r := &fakeRole{trust: trust, tags: in.Tags, inline: map[string]string{}, attached: map[string]string{}, unassumable: f.PropagationCalls}
 	r.role = types.Role{RoleName: aws.String(name), Path: aws.String(path), RoleId: aws.String("AROA" + strings.ToUpper(newID("r")[2:])),
-		Arn: aws.String("arn:aws:iam::" + Account + ":role" + path + name), CreateDate: aws.Time(time.Now()),
+		Arn: aws.String("arn:aws:iam::" + Account + ":role" + path + name), CreateDate: aws.Time(iamNow()),
 		Description: in.Description, MaxSessionDuration: aws.Int32(3600)}
 	f.roles[name] = r
 	return finish(&iam.CreateRoleOutput{Role: r.view(true)}, nil, fault)
+}
+
+// validIAMPath: / alone, or one that begins and ends with / (at most 512
+// characters, no *).
+func validIAMPath(path string) bool {
+	return strings.HasPrefix(path, "/") && strings.HasSuffix(path, "/") && len(path) <= 512 && !strings.Contains(path, "*")
 }
 
 // view is the role as IAM returns it; ListRoles omits the tags.
@@ -128,19 +144,14 @@ func (f *IAM) ListRoles(ctx context.Context, in *iam.ListRolesInput, _ ...func(*
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var names []string
-	for n, r := range f.roles {
-		if strings.HasPrefix(aws.ToString(r.role.Path), aws.ToString(in.PathPrefix)) && n > aws.ToString(in.Marker) {
-			names = append(names, n)
-		}
+	page, err := iamPage(f.roles, in.Marker, in.MaxItems, func(r *fakeRole) bool {
+		return strings.HasPrefix(aws.ToString(r.role.Path), aws.ToString(in.PathPrefix))
+	})
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(names)
-	out := &iam.ListRolesOutput{}
-	if limit := pageLimit(in.MaxItems, 100); len(names) > limit {
-		names = names[:limit]
-		out.IsTruncated, out.Marker = true, aws.String(names[limit-1])
-	}
-	for _, n := range names {
+	out := &iam.ListRolesOutput{IsTruncated: page.truncated, Marker: page.marker}
+	for _, n := range page.names {
 		out.Roles = append(out.Roles, *f.roles[n].view(false))
 	}
 	return finish(out, nil, fault)
@@ -151,6 +162,36 @@ func pageLimit(maxItems *int32, def int) int {
 		return n
 	}
 	return def
+}
+
+// namePage is one page of an IAM listing: names in order, and the marker
+// of the next page when truncated.
+type namePage struct {
+	names     []string
+	truncated bool
+	marker    *string
+}
+
+// iamPage pages the names of the entities that keep, after marker (the
+// last name of the previous page), MaxItems (1 to 1000, default 100) at a time.
+func iamPage[T any](all map[string]T, marker *string, maxItems *int32, keep func(T) bool) (namePage, error) {
+	limit := 100
+	if maxItems != nil {
+		if limit = int(*maxItems); limit < 1 || limit > 1000 {
+			return namePage{}, APIError("ValidationError", "1 validation error detected: Value '%d' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000", limit)
+		}
+	}
+	var page namePage
+	for _, n := range sortedKeys(all) {
+		if n > aws.ToString(marker) && keep(all[n]) {
+			page.names = append(page.names, n)
+		}
+	}
+	if len(page.names) > limit {
+		page.names = page.names[:limit]
+		page.truncated, page.marker = true, aws.String(page.names[limit-1])
+	}
+	return page, nil
 }
 
 func (f *IAM) ListRoleTags(ctx context.Context, in *iam.ListRoleTagsInput, _ ...func(*iam.Options)) (*iam.ListRoleTagsOutput, error) {
@@ -185,7 +226,8 @@ func (f *IAM) UpdateAssumeRolePolicy(ctx context.Context, in *iam.UpdateAssumeRo
 	return finish(&iam.UpdateAssumeRolePolicyOutput{}, nil, fault)
 }
 
-// DeleteRole refuses while policies are still attached or inline, as IAM does.
+// DeleteRole refuses while the role is in an instance profile or still has
+// policies, attached or inline, as IAM does.
 func (f *IAM) DeleteRole(ctx context.Context, in *iam.DeleteRoleInput, _ ...func(*iam.Options)) (*iam.DeleteRoleOutput, error) {
 	fault, err := f.begin(ctx, "DeleteRole")
 	if err != nil {
@@ -196,6 +238,11 @@ func (f *IAM) DeleteRole(ctx context.Context, in *iam.DeleteRoleInput, _ ...func
 	r, err := f.role(in.RoleName)
 	if err != nil {
 		return nil, err
+	}
+	for _, p := range f.profiles {
+		if p.role == aws.ToString(in.RoleName) {
+			return nil, APIError("DeleteConflict", "Cannot delete entity, must remove roles from instance profile first.")
+		}
 	}
 	if len(r.inline) > 0 || len(r.attached) > 0 {
 		return nil, APIError("DeleteConflict", "Cannot delete entity, must delete policies first.")
@@ -212,7 +259,7 @@ func (f *IAM) AddRole(name, service string) string {
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"` + service + `"},"Action":"sts:AssumeRole"}]}`
 	arn := "arn:aws:iam::" + Account + ":role/" + name
 	f.roles[name] = &fakeRole{trust: trust, inline: map[string]string{}, attached: map[string]string{},
-		role: types.Role{RoleName: aws.String(name), Path: aws.String("/"), Arn: aws.String(arn), RoleId: aws.String("AROA" + name), CreateDate: aws.Time(time.Now())}}
+		role: types.Role{RoleName: aws.String(name), Path: aws.String("/"), Arn: aws.String(arn), RoleId: aws.String("AROA" + name), CreateDate: aws.Time(iamNow())}}
 	return arn
 }
 
@@ -293,3 +340,6 @@ func (s stringOrList) has(v string) bool {
 	}
 	return false
 }
+
+// iamNow is the time IAM records: whole seconds, as it reports them.
+func iamNow() time.Time { return time.Now().UTC().Truncate(time.Second) }

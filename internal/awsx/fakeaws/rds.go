@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -29,6 +30,9 @@ type RDS struct {
 	// resetting-master-credentials) after ModifyDBInstance; deleting before
 	// it is gone. Tests may change them before creating instances.
 	CreatingDescribes, BackingUpDescribes, ModifyingDescribes, DeletingDescribes int
+	// CreatingTime, when set, is how long a new instance is creating, by
+	// the clock instead of by describes (benchmarks scale AWS's times).
+	CreatingTime time.Duration
 
 	ec2       *EC2
 	mu        sync.Mutex

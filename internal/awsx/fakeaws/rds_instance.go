@@ -204,6 +204,15 @@ func (f *RDS) DescribeDBInstances(ctx context.Context, in *rds.DescribeDBInstanc
 	for _, id := range ids {
 		d := f.instances[id]
 		out.DBInstances = append(out.DBInstances, f.view(d))
+		if f.CreatingTime > 0 && aws.ToString(d.db.DBInstanceStatus) == "creating" {
+			if time.Since(aws.ToTime(d.db.InstanceCreateTime)) >= f.CreatingTime {
+				d.left = 0
+				f.settle(id, d) // creating → backing-up
+				d.left = 0
+				f.settle(id, d) // → available
+			}
+			continue
+		}
 		d.left--
 		f.settle(id, d)
 	}

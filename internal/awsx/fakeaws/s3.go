@@ -35,6 +35,14 @@ type S3 struct {
 	// roles, labs); without tags the create works.
 	DenyCreateTags bool
 
+	// IgnoreConditionalWrites behaves like S3-compatible servers that
+	// ignore If-None-Match and If-Match on PutObject and DeleteObject
+	// (every write goes through), unlike AWS (s3_conditions.go).
+	IgnoreConditionalWrites bool
+	// BeforeRead runs before a GetObject or ListObjectsV2, without the
+	// lock (New wires it to the Agent, which writes instance reports).
+	BeforeRead func()
+
 	mu      sync.Mutex
 	buckets map[string]*Bucket
 }
@@ -49,6 +57,10 @@ type Bucket struct {
 	Created time.Time
 	// Extra holds per-feature configuration later fakes store (policy, ...).
 	Extra map[string]any
+	// Versioning is "" (never set), Enabled or Suspended; with it on,
+	// Versions keeps every overwritten or deleted object (s3_versioning.go).
+	Versioning string
+	Versions   map[string][]*Object
 }
 
 // Object is a fake object.
@@ -58,6 +70,8 @@ type Object struct {
 	CacheControl string
 	ETag         string
 	Modified     time.Time
+	VersionID    string
+	DeleteMarker bool // a noncurrent entry that records a delete
 }
 
 // NewS3 returns an empty fake S3.
@@ -148,6 +162,9 @@ func (f *S3) HeadBucket(ctx context.Context, in *s3.HeadBucketInput, _ ...func(*
 	if !ok {
 		return nil, &types.NotFound{Message: aws.String("Not Found")}
 	}
+	if b.Region != f.Region {
+		return nil, movedPermanently(b.Region)
+	}
 	return finish(&s3.HeadBucketOutput{BucketRegion: aws.String(b.Region)}, nil, fault)
 }
 
@@ -162,7 +179,7 @@ func (f *S3) DeleteBucket(ctx context.Context, in *s3.DeleteBucketInput, _ ...fu
 	if err != nil {
 		return nil, err
 	}
-	if len(b.Objects) > 0 {
+	if len(b.Objects) > 0 || len(b.Versions) > 0 {
 		return nil, APIError("BucketNotEmpty", "The bucket you tried to delete is not empty")
 	}
 	delete(f.buckets, b.Name)
@@ -248,10 +265,20 @@ func (f *S3) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func(*s3
 	if err != nil {
 		return nil, err
 	}
+	key := aws.ToString(in.Key)
+	if err := f.checkConditions(b, key, in.IfMatch, in.IfNoneMatch); err != nil {
+		return nil, err
+	}
 	sum := md5.Sum(data)
 	etag := `"` + hex.EncodeToString(sum[:]) + `"`
-	b.Objects[aws.ToString(in.Key)] = &Object{Data: data, ContentType: aws.ToString(in.ContentType), CacheControl: aws.ToString(in.CacheControl), ETag: etag, Modified: time.Now()}
-	return finish(&s3.PutObjectOutput{ETag: aws.String(etag)}, nil, fault)
+	o := &Object{Data: data, ContentType: aws.ToString(in.ContentType), CacheControl: aws.ToString(in.CacheControl), ETag: etag, Modified: time.Now()}
+	b.keepVersion(key, o)
+	b.Objects[key] = o
+	out := &s3.PutObjectOutput{ETag: aws.String(etag)}
+	if o.VersionID != "" {
+		out.VersionId = aws.String(o.VersionID)
+	}
+	return finish(out, nil, fault)
 }
 
 func (f *S3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
@@ -279,6 +306,9 @@ func (f *S3) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3
 	if err != nil {
 		return nil, err
 	}
+	if f.BeforeRead != nil {
+		f.BeforeRead()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	b, err := f.bucket(in.Bucket)
@@ -305,7 +335,14 @@ func (f *S3) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, _ ...fu
 	if err != nil {
 		return nil, err
 	}
-	delete(b.Objects, aws.ToString(in.Key))
+	key := aws.ToString(in.Key)
+	if err := f.checkDeleteCondition(b, key, in.IfMatch); err != nil {
+		return nil, err
+	}
+	if b.Objects[key] != nil {
+		b.keepVersion(key, &Object{DeleteMarker: true, Modified: time.Now()})
+	}
+	delete(b.Objects, key)
 	return finish(&s3.DeleteObjectOutput{}, nil, fault)
 }
 
@@ -314,6 +351,9 @@ func (f *S3) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, _ ...
 	fault, err := f.begin(ctx, "ListObjectsV2")
 	if err != nil {
 		return nil, err
+	}
+	if f.BeforeRead != nil {
+		f.BeforeRead()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -362,10 +402,27 @@ func (f *S3) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, _ ...
 	}
 	out := &s3.DeleteObjectsOutput{}
 	for _, o := range in.Delete.Objects {
+		if b.Objects[aws.ToString(o.Key)] != nil {
+			b.keepVersion(aws.ToString(o.Key), &Object{DeleteMarker: true, Modified: time.Now()})
+		}
 		delete(b.Objects, aws.ToString(o.Key))
 		out.Deleted = append(out.Deleted, types.DeletedObject{Key: o.Key})
 	}
 	return finish(out, nil, fault)
+}
+
+// putInternal stores an object without an API call (what an instance
+// writes, in tests); false when the bucket does not exist.
+func (f *S3) putInternal(bucket, key string, data []byte, contentType string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, ok := f.buckets[bucket]
+	if !ok {
+		return false
+	}
+	sum := md5.Sum(data)
+	b.Objects[key] = &Object{Data: bytes.Clone(data), ContentType: contentType, ETag: `"` + hex.EncodeToString(sum[:]) + `"`, Modified: time.Now()}
+	return true
 }
 
 // Object returns an object's bytes for assertions.

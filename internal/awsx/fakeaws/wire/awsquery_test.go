@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -89,6 +90,70 @@ func TestIAMOverHTTP(t *testing.T) {
 	if names := tb.cloud.IAM.RoleNames(); len(names) != 0 {
 		t.Errorf("roles left: %v", names)
 	}
+}
+
+// TestInstanceProfilesOverHTTP: IAM's instance-profile operations come
+// through the AWS Query codec as learned from the SDK, and EC2 launches
+// with a profile over EC2 Query.
+func TestInstanceProfilesOverHTTP(t *testing.T) {
+	tb := newTestbed(t)
+	ctx := context.Background()
+	c := tb.iam
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	role, profile := aws.String("s-backend-role"), aws.String("s-backend")
+	must(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: role, AssumeRolePolicyDocument: aws.String(trust)})).ok(t)
+	in := &iam.CreateInstanceProfileInput{InstanceProfileName: profile, Path: aws.String("/myappctl/"), Tags: awsx.StackTags("s", "security", "backend").IAM()}
+	created := must(c.CreateInstanceProfile(ctx, in)).ok(t).InstanceProfile
+	arn := "arn:aws:iam::" + fakeaws.Account + ":instance-profile/myappctl/s-backend"
+	if aws.ToString(created.Arn) != arn || aws.ToString(created.Path) != "/myappctl/" || !awsx.IAMTagMap(created.Tags).OwnedBy("s") || created.CreateDate == nil {
+		t.Errorf("created = %+v", created)
+	}
+	_, err := c.CreateInstanceProfile(ctx, in)
+	wantStatus(t, err, "EntityAlreadyExists", http.StatusConflict)
+	must(c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: profile, RoleName: role})).ok(t)
+	_, err = c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: profile, RoleName: role})
+	wantStatus(t, err, "LimitExceeded", http.StatusConflict)
+	got := must(c.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: profile})).ok(t).InstanceProfile
+	if len(got.Roles) != 1 || aws.ToString(got.Roles[0].RoleName) != *role {
+		t.Errorf("roles = %+v", got.Roles)
+	}
+	sameAsFake(t, "GetInstanceProfile", got, must(tb.cloud.IAM.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: profile})).ok(t).InstanceProfile)
+	must(c.TagInstanceProfile(ctx, &iam.TagInstanceProfileInput{InstanceProfileName: profile, Tags: awsx.Tags{"extra": "1"}.IAM()})).ok(t)
+	if tags := awsx.IAMTagMap(must(c.ListInstanceProfileTags(ctx, &iam.ListInstanceProfileTagsInput{InstanceProfileName: profile})).ok(t).Tags); len(tags) != 4 {
+		t.Errorf("tags = %v", tags)
+	}
+	listed := must(c.ListInstanceProfiles(ctx, &iam.ListInstanceProfilesInput{PathPrefix: aws.String("/myappctl/")})).ok(t).InstanceProfiles
+	forRole := must(c.ListInstanceProfilesForRole(ctx, &iam.ListInstanceProfilesForRoleInput{RoleName: role})).ok(t).InstanceProfiles
+	if len(listed) != 1 || len(forRole) != 1 || aws.ToString(forRole[0].Arn) != arn {
+		t.Errorf("listed %+v, for role %+v", listed, forRole)
+	}
+	_, err = c.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: profile})
+	wantStatus(t, err, "DeleteConflict", http.StatusConflict)
+	_, err = c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: role})
+	wantStatus(t, err, "DeleteConflict", http.StatusConflict)
+
+	// EC2 launches with it, by name, and says so.
+	_, subnets, sg := tb.network(t)
+	run := func(name string) (*ec2.RunInstancesOutput, error) {
+		return tb.ec2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(fakeaws.NewestJammyAMI), InstanceType: "t2.micro", MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+			SubnetId: aws.String(subnets[0]), SecurityGroupIds: []string{sg}, IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Name: aws.String(name)}})
+	}
+	inst := must(run("s-backend")).ok(t).Instances[0]
+	if p := inst.IamInstanceProfile; p == nil || aws.ToString(p.Arn) != arn {
+		t.Errorf("instance profile = %+v", p)
+	}
+	_, err = run("s-nope")
+	wantCode(t, err, "InvalidParameterValue")
+	if !awsx.IsInstanceProfileNotVisible(err) {
+		t.Errorf("%v is not recognised over HTTP", err)
+	}
+
+	// Teardown in IAM's order.
+	must(c.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: profile, RoleName: role})).ok(t)
+	must(c.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: profile})).ok(t)
+	_, err = c.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: profile})
+	wantStatus(t, err, "NoSuchEntity", http.StatusNotFound)
+	must(c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: role})).ok(t)
 }
 
 func TestRDSOverHTTP(t *testing.T) {

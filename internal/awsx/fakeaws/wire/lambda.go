@@ -31,13 +31,8 @@ var lambdaCodec = newRESTCodec(&restCodec{
 // schemaStatus is the status of an error code: its shape's @httpError in
 // the service's type registry, else by the code's form.
 func schemaStatus(reg *smithy.TypeRegistry, code string, server bool) int {
-	if e, ok := reg.LookupEntry(code); ok {
-		if t, ok := smithy.SchemaTrait[*traits.HTTPError](e.Schema); ok && t.Code != 0 {
-			return t.Code
-		}
-		if t, ok := smithy.SchemaTrait[*traits.Error](e.Schema); ok && t.Type == "server" {
-			return http.StatusInternalServerError
-		}
+	if status, ok := shapeStatus(reg, code); ok {
+		return status
 	}
 	switch {
 	case server:
@@ -54,27 +49,55 @@ func schemaStatus(reg *smithy.TypeRegistry, code string, server bool) int {
 	return http.StatusBadRequest
 }
 
+// shapeStatus is the status the error shape of a code gives: its
+// @httpError, or 500 for a server error; false when it gives none.
+func shapeStatus(reg *smithy.TypeRegistry, code string) (int, bool) {
+	if e, ok := reg.LookupEntry(code); ok {
+		if t, ok := smithy.SchemaTrait[*traits.HTTPError](e.Schema); ok && t.Code != 0 {
+			return t.Code, true
+		}
+		if t, ok := smithy.SchemaTrait[*traits.Error](e.Schema); ok && t.Type == "server" {
+			return http.StatusInternalServerError, true
+		}
+	}
+	return 0, false
+}
+
 // jsonError is a REST-JSON error body; the message goes under the member
 // name the error shape has ("Message" or "message").
 func jsonError(reg *smithy.TypeRegistry, h http.Header, code, message string) []byte {
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Amzn-Errortype", code)
-	typ, key := "User", "message"
+	typ := "User"
 	if e, ok := reg.LookupEntry(code); ok {
-		if e.Schema.Member("Message") != nil {
-			key = "Message"
-		}
 		if t, ok := smithy.SchemaTrait[*traits.Error](e.Schema); ok && t.Type == "server" {
 			typ = "Service"
 		}
 	}
+	return jsonObject("Type", typ, messageKey(reg, code), message)
+}
+
+// messageKey is the member an error shape holds its message in: "Message"
+// or "message" (the SDK reads only its own).
+func messageKey(reg *smithy.TypeRegistry, code string) string {
+	if e, ok := reg.LookupEntry(code); ok && e.Schema.Member("Message") != nil {
+		return "Message"
+	}
+	return "message"
+}
+
+// jsonObject is a JSON object of string members, in the order given.
+func jsonObject(kv ...string) []byte {
 	var b bytes.Buffer
-	b.WriteString(`{"Type":`)
-	writeJSONString(&b, typ)
-	b.WriteString(",")
-	writeJSONString(&b, key)
-	b.WriteString(":")
-	writeJSONString(&b, message)
-	b.WriteString("}")
+	b.WriteByte('{')
+	for i := 0; i < len(kv); i += 2 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeJSONString(&b, kv[i])
+		b.WriteByte(':')
+		writeJSONString(&b, kv[i+1])
+	}
+	b.WriteByte('}')
 	return b.Bytes()
 }

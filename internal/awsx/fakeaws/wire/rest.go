@@ -38,6 +38,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 )
 
 // restCodec is one REST protocol: its body format, error shape and the
@@ -57,6 +59,9 @@ type restCodec struct {
 	// unknown is the code and status of a request no operation matches.
 	unknownCode   string
 	unknownStatus int
+	// contentType of response bodies ("": application/json or
+	// application/xml).
+	contentType string
 
 	mu    sync.RWMutex
 	ops   map[reflect.Type]*restOp // learned operations, by input type
@@ -129,6 +134,9 @@ type restOp struct {
 	ins      []binding     // by input field
 	outs     []binding     // by output field
 	probeIn  reflect.Value // an input the SDK serializes, for response probes
+	// target is the X-Amz-Target header naming the operation of an RPC
+	// protocol (AWS JSON: AmazonSSM.PutParameter); "" for REST.
+	target string
 }
 
 // segment is a literal path segment or a label (field >= 0); a greedy
@@ -187,7 +195,11 @@ func (s *restService) serve(w http.ResponseWriter, r *http.Request, reqID string
 	}
 	op, labels := s.route(r)
 	if op == nil {
-		fail(c.unknownStatus, c.unknownCode, fmt.Sprintf("%s %s matches no operation the fake %s implements", r.Method, r.URL.RequestURI(), c.name))
+		what := r.Method + " " + r.URL.RequestURI()
+		if target := r.Header.Get(targetHeader); target != "" {
+			what = targetHeader + " " + target
+		}
+		fail(c.unknownStatus, c.unknownCode, fmt.Sprintf("%s matches no operation the fake %s implements", what, c.name))
 		return
 	}
 	name = op.name
@@ -209,7 +221,17 @@ func (s *restService) serve(w http.ResponseWriter, r *http.Request, reqID string
 	res := op.fake.Call([]reflect.Value{reflect.ValueOf(r.Context()), in})
 	if err, _ := res[1].Interface().(error); err != nil {
 		status, code, msg := errorParts(err)
-		fail(statusOr(err, func() int { return c.status(code, status >= 500) }), code, msg)
+		status = statusOr(err, func() int { return c.status(code, status >= 500) })
+		// An error that carries its HTTP answer (S3's 301 for a bucket of
+		// another region, with x-amz-bucket-region) is sent as it is.
+		var re *awshttp.ResponseError
+		if errors.As(err, &re) && re.Response != nil {
+			status = re.HTTPStatusCode()
+			for k, v := range re.Response.Header {
+				w.Header()[k] = v
+			}
+		}
+		fail(status, code, msg)
 		return
 	}
 	status, header, out := c.encodeResponse(op, res[0])
@@ -218,19 +240,27 @@ func (s *restService) serve(w http.ResponseWriter, r *http.Request, reqID string
 	}
 	w.Header().Set("X-Amzn-Requestid", reqID)
 	w.Header().Set("X-Amz-Request-Id", reqID)
+	if out == nil && op.target != "" {
+		out = []byte("{}") // an RPC answers with an object, empty or not
+	}
 	if status == http.StatusNoContent || head {
 		out = nil
 	}
 	if out != nil && w.Header().Get("Content-Type") == "" {
-		w.Header().Set("Content-Type", map[bool]string{true: "application/json", false: "application/xml"}[c.json])
+		ct := c.contentType
+		if ct == "" {
+			ct = map[bool]string{true: "application/json", false: "application/xml"}[c.json]
+		}
+		w.Header().Set("Content-Type", ct)
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(out)
 }
 
-// route finds the operation of a request: same method, a path matching
-// its template, all its literal query keys present; the most specific
-// (most literal keys, then most literal segments) wins.
+// route finds the operation of a request: same method (and X-Amz-Target
+// for an RPC), a path matching its template, all its literal query keys
+// present; the most specific (most literal keys, then most literal
+// segments) wins.
 func (s *restService) route(r *http.Request) (*restOp, map[int]string) {
 	segs := splitPath(r.URL.EscapedPath())
 	query := r.URL.Query()
@@ -238,7 +268,7 @@ func (s *restService) route(r *http.Request) (*restOp, map[int]string) {
 	var bestLabels map[int]string
 	bestScore := -1
 	for _, op := range s.ops {
-		if op.method != r.Method {
+		if op.method != r.Method || op.target != r.Header.Get(targetHeader) {
 			continue
 		}
 		labels, ok := matchPath(op.segs, segs)

@@ -209,9 +209,9 @@ func (c *restCodec) learnRequest(op *operation) (*restOp, error) {
 			}
 		}
 	}
-	// The route: the base request's method, path and the query keys that
-	// bind no field.
-	ro.method = base.method
+	// The route: the base request's method, target, path and the query
+	// keys that bind no field.
+	ro.method, ro.target = base.method, base.header.Get(targetHeader)
 	for i, s := range splitPath(base.url.EscapedPath()) {
 		if f, ok := l.labelAt[i]; ok {
 			ro.segs = append(ro.segs, segment{field: f})

@@ -406,15 +406,7 @@ func TestRESTWireFormat(t *testing.T) {
 	tb := newTestbed(t)
 	do := func(method, path, service string, body io.Reader) (int, http.Header, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, tb.url+path, body)
-		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/"+service+"/aws4_request, SignedHeaders=host, Signature=00")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header, string(b)
+		return tb.do(t, method, path, service, nil, body)
 	}
 	if status, _, _ := do(http.MethodPut, "/wire-bucket", "s3", nil); status != http.StatusOK {
 		t.Fatalf("create bucket: %d", status)

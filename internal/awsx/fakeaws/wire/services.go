@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/traits"
@@ -62,6 +63,8 @@ var serviceDefs = []serviceDef{
 	restDef("s3", s3Codec, s3.New(s3.Options{Region: probeRegion, Credentials: aws.AnonymousCredentials{}, HTTPClient: probeTransport{},
 		Retryer: aws.NopRetryer{}, BaseEndpoint: aws.String(probeEndpoint), UsePathStyle: true})),
 	restDef("lambda", lambdaCodec, lambda.New(lambda.Options{Region: probeRegion, Credentials: aws.AnonymousCredentials{}, HTTPClient: probeTransport{},
+		Retryer: aws.NopRetryer{}, BaseEndpoint: aws.String(probeEndpoint)})),
+	restDef("ssm", awsJSON11Codec("ssm", ssm.TypeRegistry), ssm.New(ssm.Options{Region: probeRegion, Credentials: aws.AnonymousCredentials{}, HTTPClient: probeTransport{},
 		Retryer: aws.NopRetryer{}, BaseEndpoint: aws.String(probeEndpoint)})),
 }
 

@@ -13,7 +13,9 @@
 //   - "sts", "elasticloadbalancing", "rds", "iam", "autoscaling": the AWS
 //     Query protocol (awsquery.go); the Action names a method of the fake;
 //   - "s3": REST-XML, path-style (s3.go), and "lambda": REST-JSON
-//     (lambda.go): method, path and query keys name the operation (rest.go).
+//     (lambda.go): method, path and query keys name the operation (rest.go);
+//   - "ssm": AWS JSON 1.1 (json.go): X-Amz-Target names the operation,
+//     served by the REST codec.
 //
 // Fakes are called by reflection; any method a fake implements with the
 // SDK's signature is served. Names on the wire are learned from the SDK
@@ -23,7 +25,7 @@
 // implement — gets a proper AWS error response, never a panic; errors of
 // the fakes keep their AWS code, with the HTTP status each protocol uses
 // (S3 404 NoSuchBucket, a bare 404 for HEAD; Lambda's from the SDK's error
-// shapes).
+// shapes; 400 for AWS JSON).
 package wire
 
 import (
@@ -74,6 +76,19 @@ func (s *Server) Services() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// ServiceOf returns the SigV4 service name of an SDK client (an
+// *ec2.Client, say) when the server answers that service.
+func (s *Server) ServiceOf(client any) (string, bool) {
+	t := reflect.TypeOf(client)
+	for _, d := range serviceDefs {
+		if reflect.TypeOf(d.client) == t {
+			_, ok := s.services[d.name]
+			return d.name, ok
+		}
+	}
+	return "", false
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -47,6 +48,7 @@ type testbed struct {
 	iam      *iam.Client
 	rds      *rds.Client
 	elbv2    *elbv2.Client
+	ssm      *ssm.Client
 }
 
 func newTestbed(t *testing.T) *testbed {
@@ -68,7 +70,25 @@ func newTestbed(t *testing.T) *testbed {
 	tb.iam = iam.NewFromConfig(cfg)
 	tb.rds = rds.NewFromConfig(cfg)
 	tb.elbv2 = elbv2.NewFromConfig(cfg)
+	tb.ssm = ssm.NewFromConfig(cfg)
 	return tb
+}
+
+// do sends a raw request signed (in scope only) for service.
+func (tb *testbed) do(t *testing.T, method, path, service string, header http.Header, body io.Reader) (int, http.Header, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, tb.url+path, body)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/"+service+"/aws4_request, SignedHeaders=host, Signature=00")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
 }
 
 // post sends a raw form signed (in scope only) for service.
@@ -424,6 +444,7 @@ func TestEveryInterfaceMethodIsServed(t *testing.T) {
 	for service, iface := range map[string]reflect.Type{
 		"ec2": reflect.TypeFor[awsx.EC2API](), "sts": reflect.TypeFor[awsx.STSAPI](), "elasticloadbalancing": reflect.TypeFor[awsx.ELBV2API](),
 		"rds": reflect.TypeFor[awsx.RDSAPI](), "iam": reflect.TypeFor[awsx.IAMAPI](), "s3": reflect.TypeFor[awsx.S3API](), "lambda": reflect.TypeFor[awsx.LambdaAPI](),
+		"autoscaling": reflect.TypeFor[awsx.AutoScalingAPI](), "ssm": reflect.TypeFor[awsx.SSMAPI](),
 	} {
 		var fake reflect.Value
 		var served func(string) bool
@@ -452,7 +473,7 @@ func TestEveryInterfaceMethodIsServed(t *testing.T) {
 	v := reflect.ValueOf(cloud).Elem()
 	for i := range v.NumField() {
 		sf, f := v.Type().Field(i), v.Field(i)
-		if !sf.IsExported() || sf.Anonymous || f.Kind() != reflect.Pointer || f.IsNil() {
+		if !sf.IsExported() || sf.Anonymous || f.Kind() != reflect.Pointer || f.IsNil() || sf.Name == "Agent" { // Agent plays instances, not a service
 			continue
 		}
 		found := false
@@ -616,13 +637,14 @@ func TestAPanicInAFakeIsAnInternalError(t *testing.T) {
 // (the call took effect) is visible on retry.
 func TestServerFaultsAreRetriedByTheSDK(t *testing.T) {
 	tb := newTestbed(t)
-	c := ec2.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(tb.url), Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = 3
 				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
 			})
-		}})
+		}}
+	c := ec2.NewFromConfig(cfg)
 	tb.cloud.Inject("CreateInternetGateway", fakeaws.Fault{Err: fakeaws.ServerError(), AfterEffect: true})
 	before := tb.requests.Load()
 	must(c.CreateInternetGateway(context.Background(), &ec2.CreateInternetGatewayInput{})).ok(t)
@@ -631,6 +653,12 @@ func TestServerFaultsAreRetriedByTheSDK(t *testing.T) {
 	}
 	if n := tb.cloud.EC2.Count()["igw"]; n != 2 {
 		t.Errorf("%d internet gateways, want 2 (the lost one and the retry's)", n)
+	}
+	// AWS JSON: a lost PutParameter is seen by the retry.
+	tb.cloud.Inject("PutParameter", fakeaws.Fault{Err: fakeaws.ServerError(), AfterEffect: true})
+	_, err := ssm.NewFromConfig(cfg).PutParameter(context.Background(), &ssm.PutParameterInput{Name: aws.String("/a/b"), Value: aws.String("v"), Type: "String"})
+	if awsx.ErrorCode(err) != "ParameterAlreadyExists" || tb.cloud.CountCalls("PutParameter") != 2 {
+		t.Errorf("err = %v after %d calls", err, tb.cloud.CountCalls("PutParameter"))
 	}
 }
 

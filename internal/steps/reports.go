@@ -1,0 +1,204 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/myappctl/myappctl/internal/awsx"
+	"github.com/myappctl/myappctl/internal/settings"
+)
+
+// Instances report what they run, not the console (t2, the default type,
+// posts its console only around boot): the bootstrap script writes
+// "installed" or "failed" (with the tail of its log), and the service
+// writes "running" with its release and the settings version it applied,
+// each as reports/<tier>/<instance-id>.json in the artifacts bucket, with
+// the instance's own role. Stages wait on these reports before baking an
+// AMI or finishing; status shows them.
+
+// tierReports reads the reports of a tier's instances, by instance id.
+func tierReports(ctx context.Context, e *Env, t *appTier) (map[string]settings.Report, error) {
+	bucket := e.State.Output("security", OutArtifactsBucket)
+	if bucket == "" {
+		return nil, nil
+	}
+	prefix := settings.ReportPrefix + t.Name + "/"
+	out := map[string]settings.Report{}
+	pages := s3.NewListObjectsV2Paginator(e.AWS.S3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range page.Contents {
+			rep, err := readReport(ctx, e, bucket, aws.ToString(o.Key), aws.ToString(o.ETag))
+			if err != nil {
+				return nil, err
+			}
+			if rep.Instance != "" {
+				out[rep.Instance] = rep
+			}
+		}
+	}
+	return out, nil
+}
+
+// readReport reads one report object; an unchanged object (same ETag) is
+// not fetched again in this process. A malformed report reads as none.
+func readReport(ctx context.Context, e *Env, bucket, key, etag string) (settings.Report, error) {
+	if c, ok := e.reports.Load(key); ok && c.(cachedReport).etag == etag && etag != "" {
+		return c.(cachedReport).report, nil
+	}
+	obj, err := e.AWS.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if awsx.IsNotFound(err) {
+		return settings.Report{}, nil
+	}
+	if err != nil {
+		return settings.Report{}, err
+	}
+	defer obj.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(obj.Body, 64<<10))
+	if err != nil {
+		return settings.Report{}, err
+	}
+	rep, err := settings.ParseReport(data)
+	if err != nil {
+		return settings.Report{}, nil
+	}
+	e.reports.Store(key, cachedReport{etag: etag, report: rep})
+	return rep, nil
+}
+
+type cachedReport struct {
+	etag   string
+	report settings.Report
+}
+
+// reportWant is what a wait expects of each instance's report.
+type reportWant struct {
+	release string // the release it must run ("" = any)
+	// settingsVersion it must have applied ("" = any, e.g. before baking).
+	settingsVersion string
+	what            string // for the progress line, e.g. "to install release 3f2a9c1"
+}
+
+// waitReports waits until every instance reports want; names maps ids to
+// the names progress lines and errors use. A failed install ends the wait
+// at once with the tail of its log.
+func waitReports(ctx context.Context, r *Run, t *appTier, names map[string]string, want reportWant) error {
+	if r.DryRun || len(names) == 0 {
+		return nil
+	}
+	if !r.Cfg.Wait.Reports {
+		r.logOnce("no-reports", "not waiting for instance reports (wait.reports is false): a running instance counts as ready")
+		return nil
+	}
+	ids := slices.Sorted(func(yield func(string) bool) {
+		for id := range names {
+			if isPlanned(id) || !yield(id) {
+				return
+			}
+		}
+	})
+	if len(ids) == 0 {
+		return nil
+	}
+	bucket := r.Output("security", OutArtifactsBucket)
+	spec := r.wait(fmt.Sprintf("%s %s", describeIDs(names, ids), want.what), 0,
+		fmt.Sprintf("read a report with `aws s3 cp s3://%s/%s -`; the install log is /var/log/myappctl/install.log on the instance", bucket, settings.ReportKey(t.Name, ids[0])))
+	var pending []string
+	err := awsx.Poll(ctx, spec, func(ctx context.Context) (bool, string, error) {
+		reports, err := tierReports(ctx, r.Env, t)
+		if err != nil {
+			return false, "", err
+		}
+		pending = pending[:0]
+		for _, id := range ids {
+			rep, ok := reports[id]
+			if ok && rep.Status == settings.StatusFailed && (want.release == "" || rep.Release == want.release) {
+				return false, "", &installFailedError{name: names[id], id: id, tier: t, report: rep}
+			}
+			if why := reportLag(rep, ok, want); why != "" {
+				pending = append(pending, names[id]+": "+why)
+			}
+		}
+		return len(pending) == 0, strings.Join(pending, "; "), nil
+	})
+	if errors.Is(err, awsx.ErrWaitTimeout) && len(pending) > 0 {
+		err = fmt.Errorf("%w\n  still waiting on:\n    %s", err, strings.Join(pending, "\n    "))
+	}
+	if err != nil {
+		return &StageError{Stage: r.Stage.Name, Action: "wait for", Resource: t.Name + " instance reports", Err: err}
+	}
+	return nil
+}
+
+// reportLag says why a report does not meet want yet ("" when it does).
+func reportLag(rep settings.Report, found bool, want reportWant) string {
+	switch {
+	case !found:
+		return "no report yet"
+	case want.release != "" && rep.Release != want.release:
+		return fmt.Sprintf("runs release %s, want %s", shortRelease(rep.Release), shortRelease(want.release))
+	case want.settingsVersion != "" && rep.Status != settings.StatusRunning:
+		return "installed, the service has not reported yet"
+	case want.settingsVersion != "" && rep.SettingsVersion != want.settingsVersion:
+		why := fmt.Sprintf("settings %s, want %s", orNone(rep.SettingsVersion), want.settingsVersion)
+		if rep.SettingsError != "" {
+			why += " (" + rep.SettingsError + ")"
+		}
+		return why
+	}
+	return ""
+}
+
+func describeIDs(names map[string]string, ids []string) string {
+	if len(ids) == 1 {
+		return names[ids[0]] + " (" + ids[0] + ")"
+	}
+	return fmt.Sprintf("%d instances", len(ids))
+}
+
+// installFailedError is an instance's failed install, with its log tail.
+type installFailedError struct {
+	name, id string
+	tier     *appTier
+	report   settings.Report
+}
+
+func (e *installFailedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s) failed to install %s release %s; the end of its install log:\n", e.name, e.id, e.tier.Service, shortRelease(e.report.Release))
+	for _, line := range e.report.Log {
+		b.WriteString("    | " + line + "\n")
+	}
+	fmt.Fprintf(&b, "  fix the cause (for a bad build: fix it and run `make build`), then terminate the instance "+
+		"(`aws ec2 terminate-instances --instance-ids %s`) and run `myappctl up` again", e.id)
+	return b.String()
+}
+
+// reportFact is one instance's report for status.
+func reportFact(name, id string, rep settings.Report, found bool, wantVersion string, now time.Time) Fact {
+	if !found {
+		return Fact{Name: name, Value: id + ": no report"}
+	}
+	v := fmt.Sprintf("%s: %s, release %s", id, rep.Status, shortRelease(rep.Release))
+	if rep.SettingsVersion != "" {
+		v += ", settings " + rep.SettingsVersion
+		if wantVersion != "" && rep.SettingsVersion != wantVersion {
+			v += " (current " + wantVersion + ")"
+		}
+	}
+	if rep.SettingsError != "" {
+		v += ", settings error: " + rep.SettingsError
+	}
+	return Fact{Name: name, Value: v + fmt.Sprintf(", reported %s ago", now.Sub(rep.Time).Round(time.Second))}
+}
