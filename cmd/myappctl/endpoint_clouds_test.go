@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -32,7 +31,7 @@ import (
 func TestEveryMutatingResponseLostOnce(t *testing.T) {
 	clean := newCloudCLI(t)
 	clean.mustRun("up")
-	want := clean.resourceCounts()
+	want := resourceCounts(clean.cloud)
 
 	for _, lostState := range []bool{false, true} {
 		t.Run(map[bool]string{false: "destroy with the state file", true: "destroy without it"}[lostState], func(t *testing.T) {
@@ -42,7 +41,7 @@ func TestEveryMutatingResponseLostOnce(t *testing.T) {
 			if err != nil {
 				t.Fatalf("up: %v\n%s\n%s", err, out, errOut)
 			}
-			if got := w.resourceCounts(); !maps.Equal(got, want) {
+			if got := resourceCounts(w.cloud); !maps.Equal(got, want) {
 				t.Errorf("after one up under lost responses:\n got %v\nwant %v", got, want)
 			}
 			if lost, calls := w.answered(http.StatusServiceUnavailable), len(clean.cloud.MutatingCalls()); lost != calls {
@@ -203,36 +202,10 @@ func (w *cloudCLI) assertStatusClean() {
 	}
 }
 
-// resourceCounts counts every resource of every fake by kind.
-func (w *cloudCLI) resourceCounts() map[string]int {
-	counts := map[string]int{}
-	v := reflect.ValueOf(w.cloud).Elem()
-	for i := range v.NumField() {
-		f := v.Field(i)
-		if f.Kind() != reflect.Pointer || f.IsNil() || !v.Type().Field(i).IsExported() {
-			continue
-		}
-		for _, method := range []string{"Count", "ComputeCount"} {
-			if m := f.MethodByName(method); m.IsValid() && m.Type().NumIn() == 0 {
-				if c, ok := m.Call(nil)[0].Interface().(map[string]int); ok {
-					for kind, n := range c {
-						counts[v.Type().Field(i).Name+" "+kind] += n
-					}
-				}
-			}
-		}
-	}
-	c := w.cloud
-	counts["S3 bucket"], counts["Lambda function"] = len(c.S3.BucketNames()), len(c.Lambda.FunctionNames())
-	counts["IAM role"], counts["IAM instance profile"] = len(c.IAM.RoleNames()), len(c.IAM.InstanceProfileNames())
-	counts["SSM parameter"] = len(c.SSM.ParameterNames())
-	return counts
-}
-
 // assertNothingLeft checks every fake is empty, as after a destroy.
 func (w *cloudCLI) assertNothingLeft() {
 	w.t.Helper()
-	for kind, n := range w.resourceCounts() {
+	for kind, n := range resourceCounts(w.cloud) {
 		if n != 0 {
 			w.t.Errorf("%d %s left", n, kind)
 		}
