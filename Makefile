@@ -5,7 +5,7 @@ DIST      := dist
 LINUX_ENV := GOOS=linux GOARCH=amd64 CGO_ENABLED=0
 LDFLAGS   := -s -w
 
-.PHONY: help setup build cli artifacts test lint bench run-backend run-frontend run-local fakeaws clean
+.PHONY: help setup build cli artifacts test lint bench bench-up run-backend run-frontend run-local fakeaws clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ lint: ## go vet + gofmt check
 
 bench: ## backend benchmarks against MySQL (TEST_MYSQL_DSN) and SQLite
 	$(GO) test -run '^$$' -bench . -benchmem ./backend/...
+
+bench-up: ## a full up against the fake at 1/30 of AWS's readiness times: wall time, critical path, ratio, instances launched
+	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkUp$$' -benchtime 1x ./cmd/myappctl/
 
 run-backend: ## run the todo API on :8080 (SQLite in backend/todo.db unless DBURL is set)
 	SQLITE_PATH=$${SQLITE_PATH:-backend/todo.db} $(GO) run ./backend

@@ -179,7 +179,7 @@ func resourceCounts(cloud *fakeaws.Cloud) map[string]int {
 // credential chain, SDK clients, --endpoint-url): every AWS call is a real
 // signed SDK request. It counts requests by service and by S3 bucket.
 type wireBed struct {
-	t       *testing.T
+	t       testing.TB
 	cloud   *fakeaws.Cloud
 	url     string
 	handler http.Handler
@@ -196,34 +196,14 @@ type wireBed struct {
 	failures []string       // 5xx answers and requests no operation matched
 }
 
-func newWireBed(t *testing.T, cloud *fakeaws.Cloud) *wireBed {
+func newWireBed(t testing.TB, cloud *fakeaws.Cloud) *wireBed {
 	cloud.HealthyWhileRunning() // as in the stage tests
 	wb := &wireBed{t: t, cloud: cloud, handler: wire.NewServer(cloud), requests: map[string]int{}, statuses: map[int]int{}, s3Writes: map[string]int{}}
 	srv := httptest.NewServer(http.HandlerFunc(wb.serve))
 	t.Cleanup(srv.Close)
 	wb.url = srv.URL
 
-	// The app binaries the compute stages and the Lambda upload.
-	artifacts := t.TempDir()
-	for _, name := range []string{"myapp-backend", "myapp-frontend", "bootstrap"} {
-		if err := os.WriteFile(filepath.Join(artifacts, name), []byte("ELF "+name+" v1"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Credentials from the environment only: no shared files, no IMDS, no
-	// per-service endpoints; the short waits of newCLI.
-	nowhere := filepath.Join(t.TempDir(), "nonexistent")
-	env := map[string]string{
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "",
-		"AWS_CONFIG_FILE": nowhere, "AWS_SHARED_CREDENTIALS_FILE": nowhere, "AWS_PROFILE": "", "AWS_DEFAULT_PROFILE": "",
-		"AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_ENDPOINT_URL": "", "AWS_EC2_METADATA_DISABLED": "true", "AWS_CA_BUNDLE": "",
-		"MYAPP_WAIT_POLL_INTERVAL": "5ms", "MYAPP_WAIT_TIMEOUT": "2s", "MYAPP_WAIT_DESTROY_TIMEOUT": "3s",
-		"MYAPP_ARTIFACTS_DIR": artifacts, "MYAPP_STATE_FILE": "",
-	}
-	for _, svc := range []string{"EC2", "STS", "S3", "RDS", "LAMBDA", "IAM", "ELASTIC_LOAD_BALANCING_V2", "AUTO_SCALING", "SSM"} {
-		env["AWS_ENDPOINT_URL_"+svc] = ""
-	}
-	for k, v := range env {
+	for k, v := range emulatorEnv(t) {
 		t.Setenv(k, v)
 	}
 	return wb
@@ -318,7 +298,7 @@ func newServingCloud() *fakeaws.Cloud {
 // credentials from the environment only (no shared files, no IMDS, no
 // per-service endpoints), the short waits of newCLI, and the app binaries
 // the compute stages and the Lambda upload.
-func emulatorEnv(t *testing.T) map[string]string {
+func emulatorEnv(t testing.TB) map[string]string {
 	artifacts := t.TempDir()
 	for _, name := range []string{"myapp-backend", "myapp-frontend", "bootstrap"} {
 		if err := os.WriteFile(filepath.Join(artifacts, name), []byte("ELF "+name+" v1"), 0o755); err != nil {
@@ -331,9 +311,9 @@ func emulatorEnv(t *testing.T) map[string]string {
 		"AWS_CONFIG_FILE": nowhere, "AWS_SHARED_CREDENTIALS_FILE": nowhere, "AWS_PROFILE": "", "AWS_DEFAULT_PROFILE": "",
 		"AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_ENDPOINT_URL": "", "AWS_EC2_METADATA_DISABLED": "true", "AWS_CA_BUNDLE": "",
 		"MYAPP_WAIT_POLL_INTERVAL": "5ms", "MYAPP_WAIT_TIMEOUT": "2s", "MYAPP_WAIT_DESTROY_TIMEOUT": "3s",
-		"MYAPP_ARTIFACTS_DIR": artifacts,
+		"MYAPP_ARTIFACTS_DIR": artifacts, "MYAPP_STATE_FILE": "",
 	}
-	for _, svc := range []string{"EC2", "STS", "S3", "RDS", "LAMBDA", "IAM", "ELASTIC_LOAD_BALANCING_V2", "AUTO_SCALING"} {
+	for _, svc := range []string{"EC2", "STS", "S3", "RDS", "LAMBDA", "IAM", "ELASTIC_LOAD_BALANCING_V2", "AUTO_SCALING", "SSM"} {
 		env["AWS_ENDPOINT_URL_"+svc] = ""
 	}
 	return env
@@ -351,7 +331,7 @@ type stageStatus struct {
 // checkSDKClients fails unless every client is the SDK's (or, for the
 // presigner, built on it) and the wire server speaks its service: none is
 // an in-process fake, and none can reach an AWS the test does not serve.
-func checkSDKClients(t *testing.T, c *awsx.Clients, srv *wire.Server) {
+func checkSDKClients(t testing.TB, c *awsx.Clients, srv *wire.Server) {
 	t.Helper()
 	v := reflect.ValueOf(c).Elem()
 	for i := range v.NumField() {

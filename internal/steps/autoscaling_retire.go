@@ -48,15 +48,29 @@ func retireBootstrap(ctx context.Context, r *Run) error {
 	if err := r.SetOutput(OutBootstrapRetired, "true"); err != nil {
 		return err
 	}
-	var ended []string
+	var leaving []leavingInstance
 	for _, s := range scaledTiers {
 		for _, m := range s.tier.Members {
-			ids, err := retireMember(ctx, r, s, m)
+			l, err := leavingMember(ctx, r, s, m)
 			if err != nil {
 				return err
 			}
-			ended = append(ended, ids...)
+			leaving = append(leaving, l...)
 		}
+	}
+	if err := retireInstances(ctx, r, leaving); err != nil {
+		return err
+	}
+	var ended []string
+	for _, s := range scaledTiers {
+		for _, m := range s.tier.Members {
+			if err := forgetMember(r, m); err != nil {
+				return err
+			}
+		}
+	}
+	for _, l := range leaving {
+		ended = append(ended, aws.ToString(l.in.InstanceId))
 	}
 	if len(ended) == 0 || r.DryRun {
 		return nil
@@ -67,9 +81,9 @@ func retireBootstrap(ctx context.Context, r *Run) error {
 	return nil
 }
 
-// retireMember retires a member's live instances (more than one after an
-// interrupted replacement) and forgets it in its owner stage.
-func retireMember(ctx context.Context, r *Run, s scaledTier, m tierMember) ([]string, error) {
+// leavingMember lists a member's live instances (more than one after an
+// interrupted replacement) to retire.
+func leavingMember(ctx context.Context, r *Run, s scaledTier, m tierMember) ([]leavingInstance, error) {
 	name := r.Name(m.Name)
 	live, err := findInstances(ctx, r.Env, awsx.Tags{awsx.TagStack: r.Cfg.Stack, awsx.TagName: name})
 	if err != nil {
@@ -79,26 +93,27 @@ func retireMember(ctx context.Context, r *Run, s scaledTier, m tierMember) ([]st
 	if len(live) == 0 && isPlanned(r.Output(m.Owner, m.Output)) { // a plan: its stage would launch it first
 		return nil, planOnly(r, "delete", instanceKind.Type, name, "retired once "+serving+" serves")
 	}
-	how := retirement{tgARN: r.Output(s.tgStage, s.tgOutput), port: s.tier.Port, name: name, why: "retired: " + serving + " serves"}
-	var ids []string
+	var out []leavingInstance
 	for _, in := range live {
-		id := aws.ToString(in.InstanceId)
-		how.detail = fmt.Sprintf("%s (retired: %s serves)", id, serving)
-		if err := retireInstance(ctx, r, in, how); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
+		how := retirement{tgARN: r.Output(s.tgStage, s.tgOutput), port: s.tier.Port, name: name, why: "retired: " + serving + " serves",
+			detail: fmt.Sprintf("%s (retired: %s serves)", aws.ToString(in.InstanceId), serving)}
+		out = append(out, leavingInstance{in, how})
 	}
+	return out, nil
+}
+
+// forgetMember drops a retired member from its owner stage.
+func forgetMember(r *Run, m tierMember) error {
 	if r.DryRun {
-		return ids, nil
+		return nil
 	}
 	if _, ok := r.State.Resource(m.Owner, m.key()); ok {
 		if err := r.State.DropResource(m.Owner, m.key()); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if r.State.Output(m.Owner, m.Output) != "" {
-		return ids, r.State.SetOutput(m.Owner, m.Output, "")
+		return r.State.SetOutput(m.Owner, m.Output, "")
 	}
-	return ids, nil
+	return nil
 }

@@ -186,6 +186,8 @@ func templateDrift(have *ec2types.ResponseLaunchTemplateData, want templateData)
 	diff("metadata hop limit", hops, aws.ToInt32(wm.HttpPutResponseHopLimit))
 	diff("metadata endpoint", endpoint, wm.HttpEndpoint)
 	haveTags := awsx.EC2TagMap(responseTemplateTags(have, ec2types.ResourceTypeInstance))
+	wantTags := awsx.EC2TagMap(templateTags(w, ec2types.ResourceTypeInstance))
+	diff("release", shortRelease(haveTags[tagRelease]), shortRelease(want.release))
 	haveProfile := ""
 	if p := have.IamInstanceProfile; p != nil {
 		haveProfile = aws.ToString(p.Arn) + aws.ToString(p.Name)
@@ -194,7 +196,9 @@ func templateDrift(have *ec2types.ResponseLaunchTemplateData, want templateData)
 	if aws.ToString(have.UserData) != aws.ToString(w.UserData) {
 		drift = append(drift, "user data (the service's environment)")
 	}
-	if fmt.Sprint(haveTags) != fmt.Sprint(awsx.EC2TagMap(templateTags(w, ec2types.ResourceTypeInstance))) {
+	delete(haveTags, tagRelease)
+	delete(wantTags, tagRelease)
+	if fmt.Sprint(haveTags) != fmt.Sprint(wantTags) {
 		drift = append(drift, "instance tags")
 	}
 	if fmt.Sprint(awsx.EC2TagMap(responseTemplateTags(have, ec2types.ResourceTypeVolume))) != fmt.Sprint(awsx.EC2TagMap(templateTags(w, ec2types.ResourceTypeVolume))) {

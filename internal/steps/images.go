@@ -44,6 +44,9 @@ func ensureTierImage(ctx context.Context, r *Run, t *appTier, rel release) (stri
 			return "", err
 		}
 		spec.Detail = fmt.Sprintf("release %s, from %s", rel.short(), sourceName)
+		if cur := r.Output(t.AMIStage, t.ReleaseOutput); cur != "" && cur != rel.sha && !isPlanned(cur) {
+			spec.Detail = fmt.Sprintf("release %s → %s, from %s", shortRelease(cur), rel.short(), sourceName)
+		}
 		spec.Create = func(ctx context.Context, _ string) (string, error) {
 			return createTierImage(ctx, r, t, rel, spec.Name, source)
 		}

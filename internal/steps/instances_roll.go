@@ -11,6 +11,8 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/myappctl/myappctl/internal/awsx"
 	"github.com/myappctl/myappctl/internal/state"
 )
@@ -200,30 +202,61 @@ type retirement struct {
 // retireInstance takes an instance out of service: deregister it, let its
 // connections drain, terminate it.
 func retireInstance(ctx context.Context, r *Run, in ec2types.Instance, how retirement) error {
-	id := aws.ToString(in.InstanceId)
-	if how.tgARN != "" && !isPlanned(how.tgARN) {
+	return retireInstances(ctx, r, []leavingInstance{{in, how}})
+}
+
+// leavingInstance is an instance to retire and how.
+type leavingInstance struct {
+	in  ec2types.Instance
+	how retirement
+}
+
+// retireInstances retires several instances side by side: all are
+// deregistered, then drain together, then are terminated.
+func retireInstances(ctx context.Context, r *Run, leaving []leavingInstance) error {
+	var draining []leavingInstance
+	for _, l := range leaving {
+		id, how := aws.ToString(l.in.InstanceId), l.how
+		if how.tgARN == "" || isPlanned(how.tgARN) {
+			continue
+		}
 		registered, err := targetRegistered(ctx, r, how.tgARN, id)
 		if err != nil {
 			return err
 		}
-		if registered {
-			err := r.change("modify", targetGroupKind.Type, arnName(how.tgARN), "deregister "+id+" ("+how.why+")", func() error {
-				_, err := r.AWS.ELBV2.DeregisterTargets(ctx, &elbv2.DeregisterTargetsInput{TargetGroupArn: aws.String(how.tgARN),
-					Targets: []elbv2types.TargetDescription{{Id: aws.String(id), Port: aws.Int32(how.port)}}})
-				if err != nil {
-					return err
-				}
-				return waitTargetGone(ctx, r, how.tgARN, id)
-			})
-			if err != nil {
-				return err
-			}
+		if !registered {
+			continue
+		}
+		err = r.change("modify", targetGroupKind.Type, arnName(how.tgARN), "deregister "+id+" ("+how.why+")", func() error {
+			_, err := r.AWS.ELBV2.DeregisterTargets(ctx, &elbv2.DeregisterTargetsInput{TargetGroupArn: aws.String(how.tgARN),
+				Targets: []elbv2types.TargetDescription{{Id: aws.String(id), Port: aws.Int32(how.port)}}})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		draining = append(draining, l)
+	}
+	if !r.DryRun {
+		g, gctx := errgroup.WithContext(ctx)
+		for _, l := range draining {
+			g.Go(func() error { return waitTargetGone(gctx, r, l.how.tgARN, aws.ToString(l.in.InstanceId)) })
+		}
+		if err := g.Wait(); err != nil {
+			return err
 		}
 	}
-	return r.change("delete", instanceKind.Type, how.name, how.detail, func() error {
-		_, err := r.AWS.EC2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
-		return err
-	})
+	for _, l := range leaving {
+		id := aws.ToString(l.in.InstanceId)
+		err := r.change("delete", instanceKind.Type, l.how.name, l.how.detail, func() error {
+			_, err := r.AWS.EC2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func targetRegistered(ctx context.Context, r *Run, tgARN, id string) (bool, error) {

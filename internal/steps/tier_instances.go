@@ -9,6 +9,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/myappctl/myappctl/internal/awsx"
 
 	"github.com/myappctl/myappctl/internal/settings"
 )
@@ -52,13 +55,49 @@ func tierInstances(ctx context.Context, r *Run, t *appTier) (map[string]string, 
 		if g == nil {
 			continue
 		}
+		var ids []string
 		for _, in := range g.Instances {
 			if in.LifecycleState == astypes.LifecycleStateInService || in.LifecycleState == astypes.LifecycleStatePending {
-				out[aws.ToString(in.InstanceId)] = group + " instance"
+				ids = append(ids, aws.ToString(in.InstanceId))
 			}
+		}
+		reporting, err := reportingInstances(ctx, r, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range reporting {
+			out[id] = group + " instance"
 		}
 	}
 	return out, nil
+}
+
+// reportingInstances keeps the instances that report: those launched with
+// a release. One an earlier myappctl launched runs an app that never
+// reports; stage autoscaling's instance refresh replaces it.
+func reportingInstances(ctx context.Context, r *Run, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	out, err := r.AWS.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids})
+	if err != nil && !awsx.IsNotFound(err) {
+		return nil, &StageError{Stage: r.Stage.Name, Action: "describe", Resource: "instances " + joinIDs(ids), Err: err}
+	}
+	var keep []string
+	if out == nil {
+		return keep, nil
+	}
+	for _, res := range out.Reservations {
+		for _, in := range res.Instances {
+			id := aws.ToString(in.InstanceId)
+			if releaseOf(in) == "" {
+				r.logOnce("legacy/"+id, "%s runs an app of an earlier myappctl that does not report: the instance refresh of stage autoscaling replaces it", id)
+				continue
+			}
+			keep = append(keep, id)
+		}
+	}
+	return keep, nil
 }
 
 // tierInstanceFacts are, for status, the stand-alone instances of the tier

@@ -3,6 +3,7 @@ package fakeaws
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -247,4 +248,49 @@ func (a *Agent) Configure(fn func(a *Agent)) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	fn(a)
+}
+
+// SetInstalled says what an instance or image has installed: "" plays an
+// app that does not report (one an earlier myappctl installed). For tests.
+func (f *EC2) SetInstalled(id, release string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.compute()
+	if fi, ok := c.instances[id]; ok {
+		fi.installed = release
+	}
+	if im, ok := c.images[id]; ok {
+		im.installed = release
+	}
+}
+
+// SetTag sets (or, with an empty value, removes) a tag of an instance or
+// image (for tests that play resources an earlier myappctl made).
+func (f *EC2) SetTag(id, key, value string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.compute()
+	set := func(tags []types.Tag) []types.Tag {
+		tags = slices.DeleteFunc(tags, func(t types.Tag) bool { return aws.ToString(t.Key) == key })
+		if value != "" {
+			tags = append(tags, types.Tag{Key: aws.String(key), Value: aws.String(value)})
+		}
+		return tags
+	}
+	if fi, ok := c.instances[id]; ok {
+		fi.inst.Tags = set(fi.inst.Tags)
+	}
+	if im, ok := c.images[id]; ok {
+		im.img.Tags = set(im.img.Tags)
+	}
+}
+
+// RenameImage changes an image's name (for tests that play an AMI an
+// earlier myappctl made).
+func (f *EC2) RenameImage(id, name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if im, ok := f.compute().images[id]; ok {
+		im.img.Name = aws.String(name)
+	}
 }

@@ -2,6 +2,7 @@ package fakeaws
 
 import (
 	"context"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -71,6 +72,34 @@ func New() *Cloud {
 func (c *Cloud) Clients() *awsx.Clients {
 	return &awsx.Clients{EC2: c.EC2, STS: c.STS, S3: c.S3, RDS: c.RDS, ELBV2: c.ELBV2, Lambda: c.Lambda, IAM: c.IAM,
 		Autoscaling: c.Autoscaling, SSM: c.SSM, Presign: Presigner{}}
+}
+
+// Timing is how long AWS takes to make things ready, by the clock (fields
+// left zero keep the fakes' describe counts).
+type Timing struct {
+	InstanceBoot  time.Duration // pending → running, shutting-down → terminated
+	ImageBake     time.Duration // image pending → available
+	LoadBalancer  time.Duration // provisioning → active
+	Database      time.Duration // creating → available
+	TargetHealthy time.Duration // registered → healthy
+	TargetDrain   time.Duration // deregistered → gone
+}
+
+// AWSTiming is what AWS takes, roughly, for the stack's resources.
+var AWSTiming = Timing{InstanceBoot: 45 * time.Second, ImageBake: 5 * time.Minute, LoadBalancer: 3 * time.Minute,
+	Database: 8 * time.Minute, TargetHealthy: 30 * time.Second, TargetDrain: 15 * time.Second}
+
+// Scaled divides every duration by n (benchmarks replay AWS at 1/30).
+func (t Timing) Scaled(n int) Timing {
+	d := time.Duration(n)
+	return Timing{t.InstanceBoot / d, t.ImageBake / d, t.LoadBalancer / d, t.Database / d, t.TargetHealthy / d, t.TargetDrain / d}
+}
+
+// SetTiming makes every fake follow the clock as t says.
+func (c *Cloud) SetTiming(t Timing) {
+	c.EC2.SetClockTiming(t.InstanceBoot, t.ImageBake)
+	c.ELBV2.ProvisioningTime, c.ELBV2.HealthyTime, c.ELBV2.DrainTime = t.LoadBalancer, t.TargetHealthy, t.TargetDrain
+	c.RDS.CreatingTime = t.Database
 }
 
 // HealthyWhileRunning makes a registered target healthy while its instance

@@ -1,9 +1,11 @@
 package fakeaws
 
 import (
+	"encoding/base64"
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -25,8 +27,12 @@ type compute struct {
 	// consoleDelay is how many GetConsoleOutput calls of a running instance
 	// show boot messages before the user data's markers appear.
 	consoleDelay int
-	bootFails    bool
-	ready        bool // seeded and registered (compute)
+	// bootTime and bakeTime, when set, replace the describe counts by the
+	// clock: how long an instance is pending (and shutting down) and an
+	// image pending (SetTiming).
+	bootTime, bakeTime time.Duration
+	bootFails          bool
+	ready              bool // seeded and registered (compute)
 
 	// states mirrors instance states for other fakes (ELBv2 health), which
 	// read it without the EC2 lock: a leaf lock, taken last.
@@ -80,7 +86,7 @@ func (f *EC2) setState(in *fakeInstance, s types.InstanceStateName) {
 	codes := map[types.InstanceStateName]int32{types.InstanceStateNamePending: 0, types.InstanceStateNameRunning: 16,
 		types.InstanceStateNameShuttingDown: 32, types.InstanceStateNameTerminated: 48}
 	in.inst.State = &types.InstanceState{Name: s, Code: aws.Int32(codes[s])}
-	in.describes = 0
+	in.describes, in.since = 0, time.Now()
 	c := f.cmp
 	c.statesMu.Lock()
 	c.states[aws.ToString(in.inst.InstanceId)] = s
@@ -105,6 +111,15 @@ func (f *EC2) SetComputeTiming(instanceDescribes, imageDescribes, consoleReads i
 	defer f.mu.Unlock()
 	c := f.compute()
 	c.pendingDescribes, c.imagePendingDescribes, c.consoleDelay = instanceDescribes, imageDescribes, consoleReads
+}
+
+// SetClockTiming makes instances pending (and shutting down) for boot and
+// images pending for bake, by the clock; zero keeps the describe counts.
+func (f *EC2) SetClockTiming(boot, bake time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.compute()
+	c.bootTime, c.bakeTime = boot, bake
 }
 
 // SetBootFailure makes the user data of instances fail: their console shows
@@ -139,6 +154,32 @@ func (f *EC2) ComputeCount() map[string]int {
 		}
 	}
 	return map[string]int{"instance": live, "image": own, "snapshot": len(c.snapshots), "launch-template": len(c.templates), "security-group": groups}
+}
+
+// InstancesLaunched counts every instance ever launched (terminated ones
+// stay listed), by RunInstances or by a group.
+func (f *EC2) InstancesLaunched() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.compute().instances)
+}
+
+// LaunchTemplateUserData returns the decoded user data of every version
+// (not deleted) of every launch template (for "no secret anywhere" checks).
+func (f *EC2) LaunchTemplateUserData() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, id := range sortedKeys(f.compute().templates) {
+		t := f.cmp.templates[id]
+		for i, v := range t.versions {
+			if d := v.LaunchTemplateData; d != nil && d.UserData != nil && !t.deleted[int64(i+1)] {
+				raw, _ := base64.StdEncoding.DecodeString(*d.UserData)
+				out = append(out, string(raw))
+			}
+		}
+	}
+	return out
 }
 
 func sortedKeys[T any](m map[string]T) []string { return slices.Sorted(maps.Keys(m)) }

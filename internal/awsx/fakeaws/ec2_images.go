@@ -23,6 +23,7 @@ type fakeImage struct {
 	img       types.Image
 	describes int
 	installed string // the myappctl release its source instance had installed
+	created   time.Time
 }
 
 // seedCanonicalImages publishes a few public images. Callers hold f.mu.
@@ -59,7 +60,8 @@ func (f *EC2) DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, _
 	// A pending image becomes available after it was described a few times.
 	for _, k := range sortedKeys(c.images) {
 		if live := c.images[k]; live.img.State == types.ImageStatePending && (len(in.ImageIds) == 0 || slices.Contains(in.ImageIds, k)) {
-			if live.describes++; live.describes > c.imagePendingDescribes {
+			live.describes++
+			if c.bakeTime == 0 && live.describes > c.imagePendingDescribes || c.bakeTime > 0 && time.Since(live.created) >= c.bakeTime {
 				live.img.State = types.ImageStateAvailable
 			}
 		}
@@ -135,7 +137,7 @@ func (f *EC2) CreateImage(ctx context.Context, in *ec2.CreateImageInput, _ ...fu
 		CreationDate: aws.String(time.Now().UTC().Format("2006-01-02T15:04:05.000Z")), RootDeviceType: types.DeviceTypeEbs,
 		VirtualizationType: types.VirtualizationTypeHvm, RootDeviceName: aws.String("/dev/sda1"),
 		BlockDeviceMappings: []types.BlockDeviceMapping{{DeviceName: aws.String("/dev/sda1"), Ebs: &types.EbsBlockDevice{SnapshotId: aws.String(snapID), VolumeSize: aws.Int32(8)}}},
-		Tags:                tagsFromSpecs(in.TagSpecifications, types.ResourceTypeImage)}, installed: inst.installed}
+		Tags:                tagsFromSpecs(in.TagSpecifications, types.ResourceTypeImage)}, installed: inst.installed, created: time.Now()}
 	if !aws.ToBool(in.NoReboot) {
 		inst.reboots++
 	}

@@ -28,6 +28,7 @@ type fakeInstance struct {
 	// installed is the myappctl release on its disk: from its image, or
 	// installed by its bootstrap (Agent).
 	installed string
+	since     time.Time // when it entered its state
 }
 
 func (i *fakeInstance) volumeID() *string {
@@ -258,13 +259,18 @@ func (f *EC2) DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesIn
 
 // advance moves an instance one describe along its lifecycle. Callers hold f.mu.
 func (f *EC2) advance(fi *fakeInstance) {
+	fi.describes++
+	settled := fi.describes > f.cmp.pendingDescribes
+	if f.cmp.bootTime > 0 {
+		settled = time.Since(fi.since) >= f.cmp.bootTime
+	}
 	switch fi.inst.State.Name {
 	case types.InstanceStateNamePending:
-		if fi.describes++; fi.describes > f.cmp.pendingDescribes {
+		if settled {
 			f.setState(fi, types.InstanceStateNameRunning)
 		}
 	case types.InstanceStateNameShuttingDown:
-		if fi.describes++; fi.describes > f.cmp.pendingDescribes {
+		if settled {
 			f.setState(fi, types.InstanceStateNameTerminated)
 			fi.inst.PublicIpAddress, fi.inst.PublicDnsName = nil, aws.String("")
 		}

@@ -74,7 +74,8 @@ type fakeTarget struct {
 	port         int32
 	describes    int // describes while the group receives traffic
 	deregistered bool
-	since        time.Time // registered, or deregistered
+	since        time.Time                   // registered, or deregistered
+	last         types.TargetHealthStateEnum // as last described
 }
 
 type fakeLB struct {

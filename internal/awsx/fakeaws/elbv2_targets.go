@@ -134,6 +134,12 @@ func elbTargetHealth(id string, port int32, h *types.TargetHealth) types.TargetH
 // along: registered → initial once → healthy (or HealthOf's verdict);
 // deregistered → draining once → gone.
 func (f *ELBV2) observeTarget(t *fakeTG, cur *fakeTarget, inUse bool) *types.TargetHealth {
+	h := f.targetHealth(t, cur, inUse)
+	cur.last = h.State
+	return h
+}
+
+func (f *ELBV2) targetHealth(t *fakeTG, cur *fakeTarget, inUse bool) *types.TargetHealth {
 	switch {
 	case cur.deregistered:
 		if f.DrainTime == 0 || time.Since(cur.since) >= f.DrainTime {
@@ -153,6 +159,25 @@ func (f *ELBV2) observeTarget(t *fakeTG, cur *fakeTarget, inUse bool) *types.Tar
 		return elbHealth(types.TargetHealthStateEnumInitial, string(types.TargetHealthReasonEnumRegistrationInProgress))
 	}
 	return &types.TargetHealth{State: types.TargetHealthStateEnumHealthy}
+}
+
+// ServingTargets counts a group's registered targets that were healthy
+// when last described, without describing them (a test's view of what
+// serves traffic: it moves nothing along).
+func (f *ELBV2) ServingTargets(tgARN string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.tgs[tgARN]
+	if !ok {
+		return 0
+	}
+	n := 0
+	for _, cur := range t.targets {
+		if !cur.deregistered && cur.last == types.TargetHealthStateEnumHealthy {
+			n++
+		}
+	}
+	return n
 }
 
 // elbHealthDescriptions are AWS's descriptions of the reason codes.
