@@ -138,7 +138,15 @@ func (r *Run) change(action, kind, name, detail string, do func() error) error {
 		return nil
 	}
 	r.report(awsx.Event{Kind: awsx.EventChange}, "%s", c)
-	if err := do(); err != nil {
+	err := do()
+	if awsx.IsAlreadyDone(err) {
+		// The check before this change saw it needed; what AWS finds in
+		// place is the change's own first attempt, whose response was lost
+		// (the SDK retried the call).
+		r.Logf("%s %s: already in place (%s)", kind, name, shortErr(err))
+		err = nil
+	}
+	if err != nil {
 		return &StageError{Stage: r.Stage.Name, Action: action, Resource: kind + " " + name, Err: err}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/myappctl/myappctl/internal/awsx"
 	"github.com/myappctl/myappctl/internal/state"
 )
 
@@ -49,7 +50,12 @@ func (rn *Runner) Up(ctx context.Context, opts UpOptions) ([]StageResult, error)
 	return rn.runGraph(ctx, stages)
 }
 
+// runGraph runs the stages, each once those it needs are done. Expired
+// credentials in one stage stop them all at once (the run's context is
+// cancelled with that cause), and are the one error returned.
 func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult, error) {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	var (
 		mu      sync.Mutex
 		results = map[string]StageResult{}
@@ -82,17 +88,25 @@ func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult,
 			}
 			r := &Run{Env: rn.Env, Stage: s}
 			var earlyErr error
-			if s.Early != nil && len(blockedBy(s.EarlyNeeds)) == 0 {
+			if s.Early != nil && len(blockedBy(s.EarlyNeeds)) == 0 && ctx.Err() == nil {
 				earlyErr = rn.early(ctx, r)
 			}
 			var res StageResult
-			if blocked := blockedBy(s.Needs); len(blocked) > 0 {
+			switch blocked := blockedBy(s.Needs); {
+			case len(blocked) > 0:
 				res = StageResult{Stage: s.Name, Err: fmt.Errorf("stage %s skipped: it needs %v, which did not complete", s.Name, blocked)}
 				(&Run{Env: rn.Env, Stage: s}).skipped(res.Err)
-			} else if earlyErr != nil {
+			case earlyErr != nil:
 				res = rn.fail(r, earlyErr)
-			} else {
+			case ctx.Err() != nil && !r.earlyStart.IsZero():
+				res = rn.fail(r, rn.stageError(ctx, s, ctx.Err()))
+			case ctx.Err() != nil:
+				res = StageResult{Stage: s.Name, Err: fmt.Errorf("stage %s not started: %w", s.Name, context.Cause(ctx))}
+			default:
 				res = rn.apply(ctx, r)
+			}
+			if awsx.IsCredentialsExpired(res.Err) {
+				stop(res.Err)
 			}
 			mu.Lock()
 			results[s.Name] = res
@@ -110,7 +124,35 @@ func (rn *Runner) runGraph(ctx context.Context, stages Registry) ([]StageResult,
 		}
 		out = append(out, res)
 	}
+	var expired *awsx.ExpiredCredentialsError
+	if errors.As(context.Cause(ctx), &expired) {
+		return out, expired
+	}
 	return out, errors.Join(errs...)
+}
+
+// expired turns expired credentials into the error that says how to
+// refresh them; other errors pass.
+func (rn *Runner) expired(err error) error {
+	return awsx.CredentialsExpired(err, rn.Env.Cfg.Profile)
+}
+
+// stageError names the stage in a stage's error (a StageError does
+// already). Expired credentials, met by this stage or by another one that
+// stopped the run (ctx's cause), become the one error that says what to do.
+func (rn *Runner) stageError(ctx context.Context, s *Stage, err error) error {
+	if cause := context.Cause(ctx); ctx.Err() != nil && awsx.IsCredentialsExpired(cause) {
+		err = cause
+	}
+	var expired *awsx.ExpiredCredentialsError
+	var se *StageError
+	switch {
+	case errors.As(rn.expired(err), &expired):
+		return expired
+	case errors.As(err, &se):
+		return err
+	}
+	return fmt.Errorf("stage %s: %w", s.Name, err)
 }
 
 // Step runs one stage, refusing when a stage it needs has not completed.
@@ -156,10 +198,7 @@ func (rn *Runner) apply(ctx context.Context, r *Run) StageResult {
 	err := s.Apply(ctx, r)
 	res.Changes, res.Duration = r.Changes(), time.Since(start).Round(time.Millisecond)
 	if err != nil {
-		var se *StageError
-		if !errors.As(err, &se) {
-			err = fmt.Errorf("stage %s: %w", s.Name, err)
-		}
+		err = rn.stageError(ctx, s, err)
 		res.Err = err
 	}
 	if dryRun {
@@ -185,11 +224,7 @@ func (rn *Runner) early(ctx context.Context, r *Run) error {
 	r.earlyStart = time.Now()
 	ctx = r.started(ctx, "starting early: %s", r.Stage.Title)
 	if err := r.Stage.Early(ctx, r); err != nil {
-		var se *StageError
-		if !errors.As(err, &se) {
-			err = fmt.Errorf("stage %s: %w", r.Stage.Name, err)
-		}
-		return err
+		return rn.stageError(ctx, r.Stage, err)
 	}
 	return nil
 }
@@ -267,10 +302,16 @@ func (rn *Runner) Status(ctx context.Context, showSecrets bool) ([]StageStatus, 
 			}
 		}
 		for _, res := range st.Resources {
-			ss.Resources = append(ss.Resources, rn.liveResource(ctx, res))
+			rs, err := rn.liveResource(ctx, res)
+			if err != nil {
+				return out, err
+			}
+			ss.Resources = append(ss.Resources, rs)
 		}
 		if st.Status == state.StatusComplete && s.Implemented() {
-			rn.liveStatus(ctx, s, &ss)
+			if err := rn.liveStatus(ctx, s, &ss); err != nil {
+				return out, err
+			}
 		}
 		out = append(out, ss)
 	}
@@ -278,32 +319,43 @@ func (rn *Runner) Status(ctx context.Context, showSecrets bool) ([]StageStatus, 
 }
 
 // liveStatus adds live facts and drift (a dry run of the stage) to a
-// completed stage's status.
-func (rn *Runner) liveStatus(ctx context.Context, s *Stage, ss *StageStatus) {
+// completed stage's status. Only expired credentials are an error.
+func (rn *Runner) liveStatus(ctx context.Context, s *Stage, ss *StageStatus) error {
 	// Quiet: the stage's informational lines are noise in status.
 	res := rn.apply(ctx, &Run{Env: rn.Env, Stage: s, DryRun: true, quiet: true, planned: &plannedOutputs{m: map[string]string{}}})
 	ss.Drift = res.Changes
+	if awsx.IsCredentialsExpired(res.Err) {
+		return res.Err
+	}
 	if res.Err != nil {
 		ss.DriftError = res.Err.Error()
 	}
 	if s.Live == nil {
-		return
+		return nil
 	}
 	facts, err := s.Live(ctx, &Run{Env: rn.Env, Stage: s, DryRun: true, quiet: true, planned: &plannedOutputs{m: map[string]string{}}})
+	if awsx.IsCredentialsExpired(err) {
+		return rn.expired(err)
+	}
 	if err != nil {
 		facts = append(facts, Fact{Name: "error", Value: err.Error()})
 	}
 	ss.Facts = facts
+	return nil
 }
 
-func (rn *Runner) liveResource(ctx context.Context, res state.Resource) ResourceStatus {
+// liveResource checks that a resource exists; only expired credentials
+// are an error.
+func (rn *Runner) liveResource(ctx context.Context, res state.Resource) (ResourceStatus, error) {
 	rs := ResourceStatus{Key: res.Key, Type: res.Type, ID: res.ID, Name: res.Name, Live: "unknown"}
 	k, ok := kinds[res.Type]
 	if !ok {
-		return rs
+		return rs, nil
 	}
 	_, found, err := k.Lookup(ctx, rn.Env, res.ID)
 	switch {
+	case awsx.IsCredentialsExpired(err):
+		return rs, rn.expired(err)
 	case err != nil:
 		rs.Live = "unknown: " + err.Error()
 	case found:
@@ -311,5 +363,5 @@ func (rn *Runner) liveResource(ctx context.Context, res state.Resource) Resource
 	default:
 		rs.Live = "missing"
 	}
-	return rs
+	return rs, nil
 }

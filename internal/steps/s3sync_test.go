@@ -639,12 +639,13 @@ func TestS3SyncWaitsUntilNewResourcesAreVisible(t *testing.T) {
 	tb := newCarouselBed(t)
 	// Reads right after a create may not see it yet (eventual consistency).
 	// The lookup by tags and the check before the create see no bucket, as
-	// they should; the first look after the create does not see it yet.
+	// they should; the first look after the create (its tag check) does not
+	// see it yet, the second does, and the region check sees it too.
 	tb.cloud.Inject("HeadBucket", fakeaws.Fault{}, fakeaws.Fault{}, fakeaws.Fault{Err: fakeaws.APIError("NotFound", "Not Found")})
 	tb.cloud.Inject("GetRole", fakeaws.Fault{}, fakeaws.Fault{Err: fakeaws.APIError("NoSuchEntity", "The role cannot be found.")})
 	tb.cloud.Inject("PutRolePolicy", fakeaws.Fault{Err: fakeaws.APIError("NoSuchEntity", "The role cannot be found.")})
 	tb.step("s3-sync")
-	for op, want := range map[string]int{"HeadBucket": 4, "GetRole": 3, "PutRolePolicy": 2} {
+	for op, want := range map[string]int{"HeadBucket": 5, "GetRole": 3, "PutRolePolicy": 2} {
 		if n := tb.cloud.CountCalls(op); n != want {
 			t.Errorf("%s called %d times, want %d", op, n, want)
 		}
