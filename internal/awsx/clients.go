@@ -71,14 +71,13 @@ type Clients struct {
 	// Autoscaling is EC2 Auto Scaling (stage 8's groups).
 	Autoscaling AutoScalingAPI
 	// SSM is Parameter Store: the tiers' runtime settings.
-	SSM     SSMAPI
-	Presign Presigner
+	SSM SSMAPI
 }
 
 // NewClients builds the real SDK clients from one configuration; the
 // endpoint (if any) is in cfg.BaseEndpoint and applies to all of them.
 func NewClients(cfg aws.Config) *Clients {
-	s3c, presign := newS3(cfg)
+	s3c := newS3(cfg)
 	return &Clients{
 		EC2:         ec2.NewFromConfig(cfg),
 		STS:         sts.NewFromConfig(cfg),
@@ -89,6 +88,5 @@ func NewClients(cfg aws.Config) *Clients {
 		ELBV2:       elasticloadbalancingv2.NewFromConfig(cfg),
 		Autoscaling: autoscaling.NewFromConfig(cfg),
 		SSM:         ssm.NewFromConfig(cfg),
-		Presign:     presign,
 	}
 }

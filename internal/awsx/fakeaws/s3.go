@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"sort"
 	"strings"
@@ -440,9 +439,3 @@ func (f *S3) Object(bucket, key string) ([]byte, bool) {
 	return bytes.Clone(o.Data), true
 }
 
-// Presigner is a fake presigner: deterministic URLs that say what they sign.
-type Presigner struct{}
-
-func (Presigner) PresignGet(_ context.Context, bucket, key string, ttl time.Duration) (string, error) {
-	return fmt.Sprintf("https://%s.s3.amazonaws.com/%s?X-Amz-Expires=%d&X-Amz-Signature=fake", bucket, key, int(ttl.Seconds())), nil
-}
