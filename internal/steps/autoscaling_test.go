@@ -237,12 +237,7 @@ func TestInstanceTypeChangeMakesNewTemplateVersionsAndRefreshesOnly(t *testing.T
 			t.Errorf("%s: healthy %v, instances %v", c.group, healthy, ids)
 		}
 	}
-	cb.reload()
-	cb.cloud.ResetCalls()
-	cb.up("")
-	if m := cb.cloud.MutatingCalls(); len(m) != 0 {
-		t.Errorf("up after the refresh made %v", m)
-	}
+	cb.assertNoOpUp()
 }
 
 func TestInterruptedRefreshIsStartedByTheNextUp(t *testing.T) {
@@ -319,12 +314,7 @@ func TestKeepBootstrapInstances(t *testing.T) {
 	if v := st.Output("autoscaling", OutBootstrapRetired); v != "false" {
 		t.Errorf("bootstrap_retired = %q", v)
 	}
-	cb.reload()
-	cb.cloud.ResetCalls()
-	cb.up("")
-	if m := cb.cloud.MutatingCalls(); len(m) != 0 {
-		t.Errorf("second up made %v", m)
-	}
+	cb.assertNoOpUp()
 
 	// Turned off: they are retired. Turned on again: they come back.
 	cb.cfg.Autoscaling.KeepBootstrapInstances = false
@@ -348,12 +338,7 @@ func TestKeepBootstrapInstances(t *testing.T) {
 			t.Errorf("%s does not run with the API URL: %+v", out.key, rep)
 		}
 	}
-	cb.reload()
-	cb.cloud.ResetCalls()
-	cb.up("")
-	if m := cb.cloud.MutatingCalls(); len(m) != 0 {
-		t.Errorf("up after recreating made %v", m)
-	}
+	cb.assertNoOpUp()
 }
 
 func TestPlanFromScratchCoversLinkAndAutoscaling(t *testing.T) {

@@ -265,12 +265,7 @@ func TestSettingsChangeReachesTheRunningBackendWithoutReplacingIt(t *testing.T) 
 	if got := cb.targets(tg)["healthy"]; len(got) != 2 {
 		t.Errorf("healthy targets %v", got)
 	}
-	cb.reload()
-	cb.cloud.ResetCalls()
-	cb.up("")
-	if m := cb.cloud.MutatingCalls(); len(m) != 0 {
-		t.Errorf("up after the change made %v", m)
-	}
+	cb.assertNoOpUp()
 }
 
 func TestLostLaunchResponseMakesNoDuplicate(t *testing.T) {
@@ -371,12 +366,7 @@ func TestComputeStagesWithTheRealDatabaseStage(t *testing.T) {
 			t.Errorf("%s does not run with the database: %+v", out, rep)
 		}
 	}
-	cb.reload()
-	cb.cloud.ResetCalls()
-	cb.up("")
-	if m := cb.cloud.MutatingCalls(); len(m) != 0 {
-		t.Errorf("second up made %v", m)
-	}
+	cb.assertNoOpUp()
 	cb.destroy()
 	cb.assertNothingLeft()
 }
