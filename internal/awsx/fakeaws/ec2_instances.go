@@ -18,11 +18,11 @@ import (
 const maxUserData = 16 * 1024
 
 type fakeInstance struct {
-	inst         types.Instance
-	userData     string
-	volumeTags   []types.Tag
-	describes    int
-	reboots      int
+	inst       types.Instance
+	userData   string
+	volumeTags []types.Tag
+	describes  int
+	reboots    int
 	// installed is the myappctl release on its disk: from its image, or
 	// installed by its bootstrap (Agent).
 	installed string

@@ -438,4 +438,3 @@ func (f *S3) Object(bucket, key string) ([]byte, bool) {
 	}
 	return bytes.Clone(o.Data), true
 }
-
