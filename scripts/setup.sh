@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what the full test suite needs on Debian/Ubuntu:
-# Chromium (browser test) and MariaDB (the backend's MySQL tests), then
+# Chromium (browser test), MariaDB (the backend's MySQL tests) and python3
+# (the instance helper the user data installs is tested for real), then
 # makes sure the database `test` exists; builds versitygw (a real
 # S3-compatible server for the shared-state tests) once into a cache.
 # Idempotent; run as root or with sudo.
@@ -12,6 +13,7 @@ SUDO=""
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   $SUDO apt-get update -qq

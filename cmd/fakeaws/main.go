@@ -35,7 +35,7 @@ func main() {
 	}
 
 	cloud := fakeaws.New()
-	cloud.EC2.SetComputeTiming(*pace, *pace, *pace)
+	cloud.EC2.SetComputeTiming(*pace, *pace)
 	cloud.ELBV2.ProvisioningDescribes = *pace
 	cloud.RDS.CreatingDescribes, cloud.RDS.BackingUpDescribes, cloud.RDS.DeletingDescribes = 2**pace, *pace, 2**pace
 	cloud.HealthyWhileRunning()

@@ -124,29 +124,10 @@ func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
 	if out := run("destroy", "--yes"); !strings.Contains(out, "stack myapp is gone") {
 		t.Errorf("destroy:\n%s", out)
 	}
-	v := reflect.ValueOf(cloud).Elem()
-	for i := range v.NumField() {
-		f := v.Field(i)
-		if f.Kind() != reflect.Pointer || f.IsNil() || !v.Type().Field(i).IsExported() {
-			continue
+	for kind, n := range resourceCounts(cloud) {
+		if n != 0 {
+			t.Errorf("%d %s left after destroy", n, kind)
 		}
-		for _, method := range []string{"Count", "ComputeCount"} {
-			if m := f.MethodByName(method); m.IsValid() && m.Type().NumIn() == 0 {
-				if counts, ok := m.Call(nil)[0].Interface().(map[string]int); ok {
-					for kind, n := range counts {
-						if n != 0 {
-							t.Errorf("%d %s left in %s after destroy", n, kind, v.Type().Field(i).Name)
-						}
-					}
-				}
-			}
-		}
-	}
-	if b, fns, roles, profiles := cloud.S3.BucketNames(), cloud.Lambda.FunctionNames(), cloud.IAM.RoleNames(), cloud.IAM.InstanceProfileNames(); len(b)+len(fns)+len(roles)+len(profiles) != 0 {
-		t.Errorf("left after destroy: buckets %v, functions %v, roles %v, instance profiles %v", b, fns, roles, profiles)
-	}
-	if params := cloud.SSM.ParameterNames(); len(params) != 0 {
-		t.Errorf("parameters left after destroy: %v", params)
 	}
 
 	// Every service was asked over HTTP, only ones the server speaks, and
@@ -165,6 +146,32 @@ func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
 	}
 	wb.checkAnswered()
 	t.Logf("requests over HTTP by service: %v (in %v)", got, time.Since(start).Round(time.Millisecond))
+}
+
+// resourceCounts counts every resource of every fake by kind ("EC2 vpc",
+// "S3 bucket", ...).
+func resourceCounts(cloud *fakeaws.Cloud) map[string]int {
+	counts := map[string]int{}
+	v := reflect.ValueOf(cloud).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if f.Kind() != reflect.Pointer || f.IsNil() || !v.Type().Field(i).IsExported() {
+			continue
+		}
+		for _, method := range []string{"Count", "ComputeCount"} {
+			if m := f.MethodByName(method); m.IsValid() && m.Type().NumIn() == 0 {
+				if c, ok := m.Call(nil)[0].Interface().(map[string]int); ok {
+					for kind, n := range c {
+						counts[v.Type().Field(i).Name+" "+kind] += n
+					}
+				}
+			}
+		}
+	}
+	counts["S3 bucket"], counts["Lambda function"] = len(cloud.S3.BucketNames()), len(cloud.Lambda.FunctionNames())
+	counts["IAM role"], counts["IAM instance profile"] = len(cloud.IAM.RoleNames()), len(cloud.IAM.InstanceProfileNames())
+	counts["SSM parameter"] = len(cloud.SSM.ParameterNames())
+	return counts
 }
 
 // wireBed serves a fake account over HTTP (wire) and runs the real command
@@ -187,13 +194,14 @@ type wireBed struct {
 
 	mu       sync.Mutex
 	requests map[string]int // by signed service
+	statuses map[int]int    // answers by HTTP status
 	s3Writes map[string]int // S3 PUT/POST/DELETE by bucket
 	failures []string       // 5xx answers and requests no operation matched
 }
 
 func newWireBed(t testing.TB, cloud *fakeaws.Cloud) *wireBed {
 	cloud.HealthyWhileRunning() // as in the stage tests
-	wb := &wireBed{t: t, cloud: cloud, handler: wire.NewServer(cloud), requests: map[string]int{}, s3Writes: map[string]int{}}
+	wb := &wireBed{t: t, cloud: cloud, handler: wire.NewServer(cloud), requests: map[string]int{}, statuses: map[int]int{}, s3Writes: map[string]int{}}
 	srv := httptest.NewServer(http.HandlerFunc(wb.serve))
 	t.Cleanup(srv.Close)
 	wb.url = srv.URL
@@ -218,6 +226,7 @@ func (wb *wireBed) serve(w http.ResponseWriter, r *http.Request) {
 	wb.mu.Lock()
 	defer wb.mu.Unlock()
 	wb.requests[service]++
+	wb.statuses[rec.status]++
 	if service == "s3" && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		wb.s3Writes[bucket]++
 	}
@@ -243,6 +252,13 @@ func (wb *wireBed) counted() map[string]int {
 	wb.mu.Lock()
 	defer wb.mu.Unlock()
 	return maps.Clone(wb.requests)
+}
+
+// answered counts the answers with an HTTP status.
+func (wb *wireBed) answered(status int) int {
+	wb.mu.Lock()
+	defer wb.mu.Unlock()
+	return wb.statuses[status]
 }
 
 // writesTo counts the S3 requests that changed something in a bucket.

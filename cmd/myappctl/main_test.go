@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -146,6 +147,21 @@ func TestBadConfigIsRejectedBeforeAnyAWSCall(t *testing.T) {
 			}
 		})
 	}
+	t.Run("unknown key in the default file", func(t *testing.T) {
+		c := newCLI(t)
+		dir := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, "configs"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "configs", "myapp.yaml"), []byte("instnace_type: t3.micro\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Chdir(dir)
+		_, _, err := c.run("up")
+		if want := `configs/myapp.yaml: unknown key "instnace_type" (did you mean "instance_type"?)`; err == nil || err.Error() != want || c.calls != 0 {
+			t.Errorf("err = %v, calls %d; want %s", err, c.calls, want)
+		}
+	})
 	t.Run("env", func(t *testing.T) {
 		c := newCLI(t)
 		t.Setenv("MYAPP_VPC_CIDR", "10.0.0.0/33")

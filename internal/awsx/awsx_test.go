@@ -59,10 +59,6 @@ func TestEndpointURLReachesEveryClient(t *testing.T) {
 	}
 	_, _ = c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	_, _ = c.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("my-bucket")})
-	url, err := c.Presign.PresignGet(ctx, "my-bucket", "backend/abc", time.Hour)
-	if err != nil || !strings.HasPrefix(url, srv.URL+"/my-bucket/backend/abc?") || !strings.Contains(url, "X-Amz-Expires=3600") {
-		t.Errorf("presigned URL = %s (%v)", url, err)
-	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	host := strings.TrimPrefix(srv.URL, "http://")

@@ -72,8 +72,7 @@ type Clients struct {
 	// Autoscaling is EC2 Auto Scaling (stage 8's groups).
 	Autoscaling AutoScalingAPI
 	// SSM is Parameter Store: the tiers' runtime settings.
-	SSM     SSMAPI
-	Presign Presigner
+	SSM SSMAPI
 	// Reads is the read cache every client above goes through (nil for
 	// in-process fakes): see ReadCache and CachedReads.
 	Reads *ReadCache
@@ -85,7 +84,7 @@ type Clients struct {
 func NewClients(cfg aws.Config) *Clients {
 	reads := NewReadCache(nil) // its clients are those below
 	cfg.APIOptions = append(slices.Clone(cfg.APIOptions), reads.addTo)
-	s3c, presign := newS3(cfg)
+	s3c := newS3(cfg)
 	c := &Clients{
 		EC2:         ec2.NewFromConfig(cfg),
 		STS:         sts.NewFromConfig(cfg),
@@ -96,7 +95,6 @@ func NewClients(cfg aws.Config) *Clients {
 		ELBV2:       elasticloadbalancingv2.NewFromConfig(cfg),
 		Autoscaling: autoscaling.NewFromConfig(cfg),
 		SSM:         ssm.NewFromConfig(cfg),
-		Presign:     presign,
 		Reads:       reads,
 	}
 	reads.clients = c

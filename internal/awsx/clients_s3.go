@@ -2,7 +2,6 @@ package awsx
 
 import (
 	"context"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -44,27 +43,11 @@ type S3API interface {
 	DeleteObjects(context.Context, *s3.DeleteObjectsInput, ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error)
 }
 
-// Presigner makes short-lived GET URLs for private objects (instances
-// download the app binaries with them).
-type Presigner interface {
-	PresignGet(ctx context.Context, bucket, key string, ttl time.Duration) (string, error)
-}
-
-type s3Presigner struct{ c *s3.PresignClient }
-
-func (p s3Presigner) PresignGet(ctx context.Context, bucket, key string, ttl time.Duration) (string, error) {
-	req, err := p.c.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}, s3.WithPresignExpires(ttl))
-	if err != nil {
-		return "", err
-	}
-	return req.URL, nil
-}
-
 // newS3 builds the S3 client: path-style addressing when calls go to a
 // custom endpoint (emulators rarely serve virtual-hosted bucket names).
-func newS3(cfg aws.Config) (*s3.Client, Presigner) {
+func newS3(cfg aws.Config) *s3.Client {
 	c := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.UsePathStyle = UsesCustomEndpoint(cfg)
 	})
-	return c, s3Presigner{s3.NewPresignClient(c)}
+	return c
 }

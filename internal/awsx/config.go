@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/logging"
 )
@@ -40,9 +39,7 @@ func LoadConfig(ctx context.Context, o Options) (aws.Config, error) {
 	}
 	opts := []func(*config.LoadOptions) error{
 		config.WithRegion(o.Region),
-		config.WithRetryer(func() aws.Retryer {
-			return retry.AddWithMaxAttempts(retry.NewAdaptiveMode(), attempts)
-		}),
+		config.WithRetryer(func() aws.Retryer { return newRetryer(attempts) }),
 	}
 	if o.Verbose {
 		opts = append(opts, config.WithLogger(logging.NewStandardLogger(os.Stderr)), config.WithClientLogMode(aws.LogRetries))

@@ -126,8 +126,9 @@ func WaitWithProgress(ctx context.Context, spec WaitSpec, wait func(ctx context.
 }
 
 func (s WaitSpec) timeoutError(parent context.Context, start time.Time, last string) error {
-	if errors.Is(context.Cause(parent), context.Canceled) {
-		return fmt.Errorf("waiting for %s: %w", s.What, context.Canceled)
+	if cause := context.Cause(parent); cause != nil && !errors.Is(cause, context.DeadlineExceeded) {
+		// cancelled (Ctrl-C), or stopped for a reason such as expired credentials
+		return fmt.Errorf("waiting for %s: %w", s.What, cause)
 	}
 	hint := ""
 	if s.Hint != "" {

@@ -169,3 +169,31 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		}
 	}
 }
+
+func TestUnknownKeysNameTheFileAndTheClosestKey(t *testing.T) {
+	tests := []struct{ name, content, want string }{
+		{"typo", "instnace_type: t3.micro\n", `unknown key "instnace_type" (did you mean "instance_type"?)`},
+		{"nested typo", "database:\n  instnace_class: db.t3.small\n", `unknown key "database.instnace_class" (did you mean "database.instance_class"?)`},
+		{"misspelt section", "databse:\n  name: todo\n", `unknown key "databse.name" (did you mean "database.name"?)`},
+		{"in the wrong section", "instance_class: db.t3.small\n", `unknown key "instance_class" (did you mean "database.instance_class"?)`},
+		{"nothing close", "colour: blue\n", `unknown key "colour" (configs/example.yaml lists every key)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := writeFile(t, tt.content)
+			_, err := Load(LoadOptions{File: file})
+			if err == nil || err.Error() != file+": "+tt.want {
+				t.Fatalf("err = %v\nwant  %s: %s", err, file, tt.want)
+			}
+		})
+	}
+	if _, err := Load(LoadOptions{File: writeFile(t, "vpc:\ncarousel: {}\n")}); err != nil {
+		t.Errorf("empty sections: %v", err)
+	}
+	file := writeFile(t, "regoin: us-east-1\nwait:\n  pol_interval: 5s\n")
+	_, err := Load(LoadOptions{File: file})
+	want := file + `: unknown key "regoin" (did you mean "region"?)` + "\n" + file + `: unknown key "wait.pol_interval" (did you mean "wait.poll_interval"?)`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant  %s", err, want)
+	}
+}

@@ -42,8 +42,14 @@ func Load(opts LoadOptions) (Config, error) {
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
 
-	if err := readFile(v, opts.File); err != nil {
+	file, err := readFile(v, opts.File)
+	if err != nil {
 		return Config{}, err
+	}
+	if file != "" {
+		if err := checkKeys(v, file); err != nil {
+			return Config{}, err
+		}
 	}
 	if opts.Flags != nil {
 		for flag, key := range FlagKeys {
@@ -53,7 +59,7 @@ func Load(opts LoadOptions) (Config, error) {
 		}
 	}
 	var c Config
-	err := v.UnmarshalExact(&c, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+	err = v.UnmarshalExact(&c, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		mapstructure.StringToTimeDurationHookFunc(),
 		mapstructure.StringToSliceHookFunc(","),
 	)))
@@ -66,10 +72,11 @@ func Load(opts LoadOptions) (Config, error) {
 	return c, nil
 }
 
-func readFile(v *viper.Viper, file string) error {
+// readFile reads the configuration file and returns its name ("" if none).
+func readFile(v *viper.Viper, file string) (string, error) {
 	if file == "" {
 		if _, err := os.Stat(DefaultFile); err != nil {
-			return nil
+			return "", nil
 		}
 		file = DefaultFile
 	}
@@ -78,11 +85,11 @@ func readFile(v *viper.Viper, file string) error {
 	if err := v.ReadInConfig(); err != nil {
 		var pathErr *os.PathError
 		if errors.As(err, &pathErr) {
-			return fmt.Errorf("config file %s: %w (pass an existing file with --config)", file, pathErr.Err)
+			return "", fmt.Errorf("config file %s: %w (pass an existing file with --config)", file, pathErr.Err)
 		}
-		return fmt.Errorf("config file %s is not valid YAML: %v", file, err)
+		return "", fmt.Errorf("config file %s is not valid YAML: %v", file, err)
 	}
-	return nil
+	return file, nil
 }
 
 // setDefaults registers every key with its default so that environment

@@ -40,34 +40,21 @@ func ensureArtifactsBucket(ctx context.Context, r *Run) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	id, err := r.Ensure(ctx, Spec{Key: "bucket/artifacts", Kind: bucketKind, Name: name, Detail: "private, for the app binaries",
-		Create: func(ctx context.Context, _ string) (string, error) {
-			cfg := &s3types.CreateBucketConfiguration{Tags: s3Tags(r.Tags(name))}
-			if r.Cfg.Region != "us-east-1" {
-				cfg.LocationConstraint = s3types.BucketLocationConstraint(r.Cfg.Region)
-			}
-			_, err := r.AWS.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name), CreateBucketConfiguration: cfg})
-			switch {
-			case awsx.HasCode(err, "BucketAlreadyOwnedByYou"):
-				return "", fmt.Errorf("bucket %s exists in this account without the tag %s=%s, so myappctl will not use it: delete it or tag it, then run again: %w",
-					name, awsx.TagStack, r.Cfg.Stack, err)
-			case awsx.HasCode(err, "BucketAlreadyExists"):
-				return "", fmt.Errorf("bucket name %s belongs to another account: use another --stack: %w", name, err)
-			}
-			return name, err
-		}})
+	id, err := ensureBucket(ctx, r, ownBucket{key: "bucket/artifacts", name: name, region: r.Cfg.Region, detail: "private, for the app binaries",
+		rename: "use another --stack"})
 	if err != nil || isPlanned(id) {
 		return id, err
 	}
 	return id, ensureBucketPrivate(ctx, r, id)
 }
 
-func s3Tags(t awsx.Tags) []s3types.Tag {
-	var out []s3types.Tag
-	for _, et := range t.EC2() {
-		out = append(out, s3types.Tag{Key: et.Key, Value: et.Value})
+// namedArtifactsBucket is the artifacts bucket for destroy to check by name.
+func namedArtifactsBucket(ctx context.Context, r *Run) ([]NamedResource, error) {
+	name, err := artifactsBucketName(ctx, r)
+	if err != nil {
+		return nil, err
 	}
-	return out
+	return []NamedResource{bucketNamed(name, r.Cfg.Stack)}, nil
 }
 
 // ensureBucketPrivate checks (and repairs) what AWS gives new buckets:

@@ -173,6 +173,17 @@ func groupFact(ctx context.Context, r *Run, name string) Fact {
 	if st := aws.ToString(g.Status); st != "" {
 		v += "; " + st
 	}
+	// A refresh shows as instances of several template versions side by
+	// side; only then is it asked about (emulators may lack the call).
+	versions := map[string]bool{}
+	for _, in := range g.Instances {
+		if in.LaunchTemplate != nil {
+			versions[aws.ToString(in.LaunchTemplate.Version)] = true
+		}
+	}
+	if len(versions) < 2 {
+		return Fact{Name: name, Value: v}
+	}
 	if ref, err := currentRefresh(ctx, r, name); err == nil && ref != nil && !refreshEnded(ref.Status) {
 		v += fmt.Sprintf("; instance refresh %s, %d%% done", strings.ToLower(string(ref.Status)), aws.ToInt32(ref.PercentageComplete))
 	}

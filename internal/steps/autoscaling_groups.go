@@ -168,22 +168,20 @@ func repairGroupTags(ctx context.Context, r *Run, want groupSpec, g *astypes.Aut
 // earlier run stopped before starting one), unless one is in progress: it
 // returns the refresh to wait for ("" when none). Instances are replaced
 // new ones first (MinHealthyPercentage 100, MaxHealthyPercentage 200), so
-// the group never has fewer healthy instances than desired.
+// the group never has fewer healthy instances than desired. Refreshes are
+// asked about only when an instance runs another version: a new group
+// needs none, and emulators built on moto (LocalStack) lack
+// DescribeInstanceRefreshes.
 func ensureRefresh(ctx context.Context, r *Run, group string, lt launchTemplate) (string, error) {
 	if isPlanned(group) {
 		return "", nil
 	}
-	ref, err := currentRefresh(ctx, r, group)
-	if err != nil {
-		return "", &StageError{Stage: r.Stage.Name, Action: "describe instance refreshes of", Resource: groupKind.Type + " " + group, Err: err}
-	}
-	if ref != nil && !refreshEnded(ref.Status) {
-		r.Logf("instance refresh %s of %s is %s: waiting for it", aws.ToString(ref.InstanceRefreshId), group, ref.Status)
-		return aws.ToString(ref.InstanceRefreshId), nil
-	}
 	stale, err := staleInstances(ctx, r, group, lt)
 	if err != nil || stale == 0 {
 		return "", err
+	}
+	if id, err := refreshInProgress(ctx, r, group); err != nil || id != "" {
+		return id, err
 	}
 	detail := fmt.Sprintf("instance refresh: %d instance(s) to launch template version %d, new ones first", stale, lt.version)
 	if lt.changed && r.DryRun {
@@ -194,6 +192,12 @@ func ensureRefresh(ctx context.Context, r *Run, group string, lt launchTemplate)
 		out, err := r.AWS.Autoscaling.StartInstanceRefresh(ctx, &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String(group),
 			Strategy: astypes.RefreshStrategyRolling, Preferences: &astypes.RefreshPreferences{MinHealthyPercentage: aws.Int32(100),
 				MaxHealthyPercentage: aws.Int32(200), SkipMatching: aws.Bool(true), InstanceWarmup: aws.Int32(int32(r.Cfg.Autoscaling.HealthCheckGracePeriod.Seconds()))}})
+		if awsx.HasCode(err, "InstanceRefreshInProgress") {
+			// The SDK retried a start whose response was lost: wait for that refresh.
+			if id, _ = refreshInProgress(ctx, r, group); id != "" {
+				return nil
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -201,6 +205,19 @@ func ensureRefresh(ctx context.Context, r *Run, group string, lt launchTemplate)
 		return nil
 	})
 	return id, err
+}
+
+// refreshInProgress is the group's refresh that has not ended ("" if none).
+func refreshInProgress(ctx context.Context, r *Run, group string) (string, error) {
+	ref, err := currentRefresh(ctx, r, group)
+	if err != nil {
+		return "", &StageError{Stage: r.Stage.Name, Action: "describe instance refreshes of", Resource: groupKind.Type + " " + group, Err: err}
+	}
+	if ref == nil || refreshEnded(ref.Status) {
+		return "", nil
+	}
+	r.Logf("instance refresh %s of %s is %s: waiting for it", aws.ToString(ref.InstanceRefreshId), group, ref.Status)
+	return aws.ToString(ref.InstanceRefreshId), nil
 }
 
 // staleInstances counts the group's instances that run another template

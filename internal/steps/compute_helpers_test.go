@@ -273,6 +273,17 @@ func (cb *computeBed) guardServing(tg func() string) *servingGuard {
 	return g
 }
 
+// assertNoOpUp runs up as a new process and expects no mutating call.
+func (cb *computeBed) assertNoOpUp() {
+	cb.t.Helper()
+	cb.reload()
+	cb.cloud.ResetCalls()
+	cb.up("")
+	if m := cb.cloud.MutatingCalls(); len(m) != 0 {
+		cb.t.Errorf("another up made mutating calls %v", m)
+	}
+}
+
 // assertSecondUpConverged runs up, then up again as a new process: the
 // second makes no change and no mutating call, and a plan of the first
 // `stages` stages is empty.

@@ -265,23 +265,18 @@ func TestSettingsChangeReachesTheRunningBackendWithoutReplacingIt(t *testing.T) 
 	if got := cb.targets(tg)["healthy"]; len(got) != 2 {
 		t.Errorf("healthy targets %v", got)
 	}
-	cb.reload()
-	cb.cloud.ResetCalls()
-	cb.up("")
-	if m := cb.cloud.MutatingCalls(); len(m) != 0 {
-		t.Errorf("up after the change made %v", m)
-	}
+	cb.assertNoOpUp()
 }
 
 func TestLostLaunchResponseMakesNoDuplicate(t *testing.T) {
 	cb := newComputeBed(t)
 	cb.step("vpc")
-	cb.cloud.Inject("RunInstances", fakeaws.Fault{Err: fakeaws.ServerError(), AfterEffect: true})
-	if _, err := cb.runner.Step(bg, "security"); err == nil {
-		t.Fatal("no error")
-	}
-	cb.reload()
+	// The launch worked, its answer was lost: found by its tags, adopted in the same run.
+	cb.cloud.Inject("RunInstances", fakeaws.LostResponse())
 	cb.step("security")
+	if n := cb.cloud.CountCalls("RunInstances"); n != 1 {
+		t.Errorf("RunInstances called %d times, want 1", n)
+	}
 	if live := cb.liveInstances(); len(live["frontend-1"]) != 1 {
 		t.Errorf("frontend-1 instances: %v", live["frontend-1"])
 	}
@@ -371,12 +366,7 @@ func TestComputeStagesWithTheRealDatabaseStage(t *testing.T) {
 			t.Errorf("%s does not run with the database: %+v", out, rep)
 		}
 	}
-	cb.reload()
-	cb.cloud.ResetCalls()
-	cb.up("")
-	if m := cb.cloud.MutatingCalls(); len(m) != 0 {
-		t.Errorf("second up made %v", m)
-	}
+	cb.assertNoOpUp()
 	cb.destroy()
 	cb.assertNothingLeft()
 }

@@ -34,7 +34,13 @@ type target struct {
 // what the state file lists plus anything still tagged with the stack (so a
 // lost state file still cleans up). It never deletes a resource that lacks
 // the stack tag, retries while dependencies drain, and reports leftovers.
+// Expired credentials stop it at once.
 func (rn *Runner) Destroy(ctx context.Context) (DestroyReport, error) {
+	rep, err := rn.destroy(ctx)
+	return rep, rn.expired(err)
+}
+
+func (rn *Runner) destroy(ctx context.Context) (DestroyReport, error) {
 	var rep DestroyReport
 	deadline := time.Now().Add(rn.Env.Cfg.Wait.DestroyTimeout)
 	for i := len(rn.Stages) - 1; i >= 0; i-- {
@@ -83,19 +89,24 @@ func (rn *Runner) destroyStage(ctx context.Context, r *Run, deadline time.Time, 
 		}
 	}
 	r.Logf("deleting %d resource(s)", len(targets))
-	deleted, left := r.deleteAll(ctx, targets, deadline)
+	deleted, left, err := r.deleteAll(ctx, targets, deadline)
 	rep.Deleted = append(rep.Deleted, deleted...)
 	rep.Leftovers = append(rep.Leftovers, left...)
+	if err != nil {
+		return 0, err // expired credentials: stop at once
+	}
 	if len(left) == 0 && len(leftovers) == 0 {
 		return 0, rn.Env.State.Reset(s.Name)
 	}
 	return len(left) + len(leftovers), nil
 }
 
-// destroyTargets gathers a stage's resources from the state file and from
-// a sweep by stack tag, and refuses any that lack the stack tag.
+// destroyTargets gathers a stage's resources from the state file, from a
+// sweep by stack tag and from the names the stage gives them, and refuses
+// any that lack the stack tag.
 func (rn *Runner) destroyTargets(ctx context.Context, r *Run) ([]target, []Leftover, error) {
 	seen := map[string]bool{}
+	listed := map[string]state.Resource{} // by type/id: what the state file says this stack made
 	var found []target
 	var left []Leftover
 	add := func(k *Kind, id string) {
@@ -110,6 +121,7 @@ func (rn *Runner) destroyTargets(ctx context.Context, r *Run) ([]target, []Lefto
 			left = append(left, Leftover{r.Stage.Name, res.Type, res.ID, "unknown resource type in state file"})
 			continue
 		}
+		listed[res.Type+"/"+res.ID] = res
 		add(k, res.ID)
 	}
 	for _, k := range r.Stage.Kinds {
@@ -121,6 +133,19 @@ func (rn *Runner) destroyTargets(ctx context.Context, r *Run) ([]target, []Lefto
 			add(k, id)
 		}
 	}
+	fixes := map[string]string{}
+	if r.Stage.Named != nil {
+		named, err := r.Stage.Named(ctx, r)
+		if err != nil {
+			return nil, left, fmt.Errorf("stage %s: name its resources: %w", r.Stage.Name, err)
+		}
+		for _, n := range named {
+			if !seen[n.Kind.Type+"/"+n.ID] {
+				fixes[n.Kind.Type+"/"+n.ID] = n.Fix
+				add(n.Kind, n.ID)
+			}
+		}
+	}
 	// Keep kind order (the stage lists kinds in deletion order), verify tags.
 	var ordered []target
 	for _, k := range append(r.Stage.Kinds, extraKinds(found, r.Stage.Kinds)...) {
@@ -130,18 +155,50 @@ func (rn *Runner) destroyTargets(ctx context.Context, r *Run) ([]target, []Lefto
 			}
 			tags, exists, err := k.Lookup(ctx, rn.Env, t.id)
 			switch {
+			case awsx.IsCredentialsExpired(err):
+				return nil, left, err
+			case fixes[k.Type+"/"+t.id] != "" && awsx.HasCode(err, "AccessDenied", "Forbidden", "403"):
+				// found by name only, and another account's: not ours
 			case err != nil:
 				left = append(left, Leftover{r.Stage.Name, k.Type, t.id, "describe failed: " + err.Error()})
 			case !exists:
 				// already gone
 			case !tags.OwnedBy(rn.Env.Cfg.Stack):
-				left = append(left, Leftover{r.Stage.Name, k.Type, t.id, "not deleted: it lacks the tag " + awsx.TagStack + "=" + rn.Env.Cfg.Stack})
+				if reason := r.claimUntagged(ctx, t, tags, listed, fixes); reason != "" {
+					left = append(left, Leftover{r.Stage.Name, k.Type, t.id, reason})
+					continue
+				}
+				ordered = append(ordered, t)
 			default:
 				ordered = append(ordered, t)
 			}
 		}
 	}
 	return ordered, left, nil
+}
+
+// claimUntagged decides about a resource without the stack tag: one the
+// state file lists, of a kind whose tags are written after the create
+// (Kind.Tag) and that has no stack tag at all, was made by this stack and
+// never tagged (an interrupted run): it is tagged, and returns "" to be
+// deleted. Anything else is left alone, and the reason says why.
+func (r *Run) claimUntagged(ctx context.Context, t target, tags awsx.Tags, listed map[string]state.Resource, fixes map[string]string) string {
+	stack := r.Cfg.Stack
+	res, inState := listed[t.kind.Type+"/"+t.id]
+	if !inState || t.kind.Tag == nil || tags[awsx.TagStack] != "" {
+		reason := "not deleted: it lacks the tag " + awsx.TagStack + "=" + stack
+		if fix := fixes[t.kind.Type+"/"+t.id]; fix != "" && !inState {
+			reason = "not deleted: it has the name this stack gives it but not the tag " + awsx.TagStack + "=" + stack +
+				" (an interrupted run may have made it before tagging it). If it is the stack's, tag it: `" + fix +
+				"`, then run `myappctl destroy` again; if not, leave it"
+		}
+		return reason
+	}
+	r.Logf("%s %s is in the state file but carries no tags (a run stopped before writing them): tagging it, then deleting it", t.kind.Type, t.id)
+	if err := t.kind.Tag(ctx, r.Env, t.id, awsx.StackTags(stack, r.Stage.Name, res.Name)); err != nil {
+		return "not deleted: it lacks the tag " + awsx.TagStack + "=" + stack + " and tagging it failed: " + shortErr(err)
+	}
+	return ""
 }
 
 // extraKinds are kinds found in the state file that the stage does not list.
@@ -165,8 +222,8 @@ func extraKinds(ts []target, listed []*Kind) []*Kind {
 
 // deleteAll deletes targets in order, in repeated passes: NotFound is done,
 // a dependency error waits for the next pass, until nothing is left or the
-// deadline passes.
-func (r *Run) deleteAll(ctx context.Context, targets []target, deadline time.Time) ([]string, []Leftover) {
+// deadline passes. Expired credentials stop it at once (the error).
+func (r *Run) deleteAll(ctx context.Context, targets []target, deadline time.Time) ([]string, []Leftover, error) {
 	var deleted []string
 	var failed []Leftover
 	lastErr := map[string]error{}
@@ -180,8 +237,10 @@ func (r *Run) deleteAll(ctx context.Context, targets []target, deadline time.Tim
 			case err == nil || awsx.IsNotFound(err):
 				r.Logf("deleted %s %s", t.kind.Type, t.id)
 				deleted = append(deleted, t.kind.Type+" "+t.id)
+			case awsx.IsCredentialsExpired(err):
+				return deleted, failed, err
 			case ctx.Err() != nil:
-				return deleted, append(failed, leftoversOf(r.Stage.Name, append(retry, t), map[string]error{t.id: ctx.Err()})...)
+				return deleted, append(failed, leftoversOf(r.Stage.Name, append(retry, t), map[string]error{t.id: ctx.Err()})...), nil
 			case !awsx.IsDependency(err) && attempts[t.id] >= 3:
 				// Not a "still in use" error: retrying until the deadline won't help.
 				failed = append(failed, leftoversOf(r.Stage.Name, []target{t}, map[string]error{t.id: err})...)
@@ -201,11 +260,11 @@ func (r *Run) deleteAll(ctx context.Context, targets []target, deadline time.Tim
 		}
 		select {
 		case <-ctx.Done():
-			return deleted, append(failed, leftoversOf(r.Stage.Name, targets, lastErr)...)
+			return deleted, append(failed, leftoversOf(r.Stage.Name, targets, lastErr)...), nil
 		case <-time.After(r.Cfg.Wait.PollInterval):
 		}
 	}
-	return deleted, append(failed, leftoversOf(r.Stage.Name, targets, lastErr)...)
+	return deleted, append(failed, leftoversOf(r.Stage.Name, targets, lastErr)...), nil
 }
 
 func leftoversOf(stage string, ts []target, errs map[string]error) []Leftover {

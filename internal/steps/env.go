@@ -193,7 +193,15 @@ func (r *Run) change(action, kind, name, detail string, do func() error) error {
 	if err := r.checkAccount(); err != nil {
 		return &StageError{Stage: r.Stage.Name, Action: action, Resource: kind + " " + name, Err: err}
 	}
-	if err := do(); err != nil {
+	err := do()
+	if awsx.IsAlreadyDone(err) {
+		// The check before this change saw it needed; what AWS finds in
+		// place is the change's own first attempt, whose response was lost
+		// (the SDK retried the call).
+		r.Logf("%s %s: already in place (%s)", kind, name, shortErr(err))
+		err = nil
+	}
+	if err != nil {
 		return &StageError{Stage: r.Stage.Name, Action: action, Resource: kind + " " + name, Err: err}
 	}
 	return nil

@@ -121,9 +121,18 @@ func ensureProfileRole(ctx context.Context, r *Run, profile, role string) error 
 		}
 		return untilVisible(ctx, r, func() error {
 			_, err := r.AWS.IAM.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String(profile), RoleName: aws.String(role)})
+			if awsx.HasCode(err, "LimitExceeded") && profileHolds(ctx, r, profile, role) {
+				return nil // the SDK retried an add whose response was lost: the role is in
+			}
 			return err
 		})
 	})
+}
+
+// profileHolds reports whether the profile holds exactly the role.
+func profileHolds(ctx context.Context, r *Run, profile, role string) bool {
+	out, err := r.AWS.IAM.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(profile)})
+	return err == nil && len(out.InstanceProfile.Roles) == 1 && aws.ToString(out.InstanceProfile.Roles[0].RoleName) == role
 }
 
 func ec2TrustPolicy() string {

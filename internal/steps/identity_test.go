@@ -334,12 +334,7 @@ func TestANewBuildRollsOutThroughNewAMIsAndInstanceRefreshes(t *testing.T) {
 	if n := cb.cloud.CountCalls("CreateImage"); n != 2 {
 		t.Errorf("%d images baked, want 2", n)
 	}
-	cb.reload()
-	cb.cloud.ResetCalls()
-	cb.up("")
-	if m := cb.cloud.MutatingCalls(); len(m) != 0 {
-		t.Errorf("up after the rollout made %v", m)
-	}
+	cb.assertNoOpUp()
 }
 
 func TestANewBuildBeforeAutoscalingReplacesTheStandAloneInstancesOneAtATime(t *testing.T) {

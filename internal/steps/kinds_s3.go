@@ -28,6 +28,8 @@ var bucketKind = registerKind(&Kind{
 		_, err := e.AWS.S3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(name)})
 		return err
 	},
+	// Tagging in CreateBucket may be denied or ignored (bucket.go).
+	Tag: tagBucket,
 })
 
 // s3BucketKind returns the bucket kind (stage 9 uses it for the carousel bucket).

@@ -110,10 +110,5 @@ func TestAStackOfTheEarlierDesignConvergesToThisOne(t *testing.T) {
 			}
 		}
 	}
-	cb.reload()
-	cb.cloud.ResetCalls()
-	cb.up("")
-	if m := cb.cloud.MutatingCalls(); len(m) != 0 {
-		t.Errorf("a second up made %v", m)
-	}
+	cb.assertNoOpUp()
 }

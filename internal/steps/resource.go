@@ -27,6 +27,14 @@ type Kind struct {
 	// Delete deletes one resource, doing what must come first (detach,
 	// disassociate). NotFound may be returned; the caller treats it as done.
 	Delete func(ctx context.Context, e *Env, id string) error
+	// Tag adds tags to a resource, keeping its others. Set it for kinds
+	// whose tags can be missing after a create that worked (S3 buckets:
+	// tagging in the create is denied without s3:TagResource and ignored by
+	// emulators, so they are written by a second call). Ensure then checks
+	// the stack tags like any drift and repairs them, and destroy tags a
+	// resource the state file lists that carries none (an interrupted run
+	// never wrote them) before deleting it.
+	Tag func(ctx context.Context, e *Env, id string, tags awsx.Tags) error
 }
 
 var kinds = map[string]*Kind{}
@@ -62,9 +70,21 @@ type Spec struct {
 // Ensure finds the resource (state id first, then stack+Name tags), adopts
 // it, or creates it, and records its id in the state before returning.
 // Duplicates found by tags (a lost create response) are removed, keeping one.
+// A create whose answer leaves its outcome open is settled by r.create; a
+// kind with Tag gets its stack tags checked and repaired.
 func (r *Run) Ensure(ctx context.Context, s Spec) (string, error) {
-	if id, err := r.Find(ctx, s); err != nil || id != "" {
+	id, tags, err := r.ensure(ctx, s)
+	if err != nil || s.Kind.Tag == nil || isPlanned(id) {
 		return id, err
+	}
+	return id, r.repairTags(ctx, s, id, tags)
+}
+
+// ensure is Ensure without the tag check; tags are the resource's when its
+// lookup gave them (nil otherwise).
+func (r *Run) ensure(ctx context.Context, s Spec) (string, awsx.Tags, error) {
+	if id, tags, err := r.find(ctx, s); err != nil || id != "" {
+		return id, tags, err
 	}
 	id := plannedID(s.Key)
 	err := r.change("create", s.Kind.Type, s.Name, s.Detail, func() error {
@@ -72,7 +92,7 @@ func (r *Run) Ensure(ctx context.Context, s Spec) (string, error) {
 		if err != nil {
 			return err
 		}
-		if id, err = s.Create(ctx, token); err != nil {
+		if id, err = r.create(ctx, s, token); err != nil {
 			return err
 		}
 		if err := r.record(s.Key, s.Kind.Type, id, s.Name); err != nil {
@@ -80,32 +100,43 @@ func (r *Run) Ensure(ctx context.Context, s Spec) (string, error) {
 		}
 		return r.clearToken(s.Key)
 	})
-	return id, err
+	return id, nil, err
+}
+
+// nameTags select the resource of a spec: the stack's, with its Name.
+func (r *Run) nameTags(s Spec) awsx.Tags {
+	return awsx.Tags{awsx.TagStack: r.Cfg.Stack, awsx.TagName: s.Name}
 }
 
 // Find is Ensure without the create: the resource's id (state id first,
 // then stack+Name tags, adopted and recorded), or "" when there is none.
 func (r *Run) Find(ctx context.Context, s Spec) (string, error) {
-	if id, err := r.findRecorded(ctx, s); err != nil || id != "" {
-		return id, err
+	id, _, err := r.find(ctx, s)
+	return id, err
+}
+
+// find is Find, with the resource's tags when the lookup by id gave them.
+func (r *Run) find(ctx context.Context, s Spec) (string, awsx.Tags, error) {
+	if id, tags, err := r.findRecorded(ctx, s); err != nil || id != "" {
+		return id, tags, err
 	}
-	ids, err := s.Kind.FindTagged(ctx, r.Env, awsx.Tags{awsx.TagStack: r.Cfg.Stack, awsx.TagName: s.Name})
+	ids, err := s.Kind.FindTagged(ctx, r.Env, r.nameTags(s))
 	if err != nil {
-		return "", &StageError{Stage: r.Stage.Name, Action: "find", Resource: s.Kind.Type + " " + s.Name, Err: err}
+		return "", nil, &StageError{Stage: r.Stage.Name, Action: "find", Resource: s.Kind.Type + " " + s.Name, Err: err}
 	}
 	if len(ids) == 0 {
-		return "", nil
+		return "", nil, nil
 	}
 	if err := r.removeDuplicates(ctx, s, ids[0], ids[1:]); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if !r.DryRun {
 		r.Logf("adopted %s %s (%s)", s.Kind.Type, s.Name, ids[0])
 	}
 	if err := r.record(s.Key, s.Kind.Type, ids[0], s.Name); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return ids[0], r.clearToken(s.Key)
+	return ids[0], nil, r.clearToken(s.Key)
 }
 
 // clearToken forgets a create's client token once the resource is known.
@@ -118,25 +149,34 @@ func (r *Run) clearToken(key string) error {
 
 // findRecorded checks the id in the state file; a resource deleted out of
 // band is forgotten so it gets recreated.
-func (r *Run) findRecorded(ctx context.Context, s Spec) (string, error) {
+func (r *Run) findRecorded(ctx context.Context, s Spec) (string, awsx.Tags, error) {
 	rec, ok := r.State.Resource(r.Stage.Name, s.Key)
 	if !ok || rec.ID == "" {
-		return "", nil
+		return "", nil, nil
 	}
-	found, err := s.Kind.exists(ctx, r.Env, rec.ID)
+	var (
+		tags  awsx.Tags
+		found bool
+		err   error
+	)
+	if s.Kind.Tag != nil { // Ensure checks its tags
+		tags, found, err = s.Kind.Lookup(ctx, r.Env, rec.ID)
+	} else {
+		found, err = s.Kind.exists(ctx, r.Env, rec.ID)
+	}
 	if err != nil {
-		return "", &StageError{Stage: r.Stage.Name, Action: "describe", Resource: s.Kind.Type + " " + rec.ID, Err: err}
+		return "", nil, &StageError{Stage: r.Stage.Name, Action: "describe", Resource: s.Kind.Type + " " + rec.ID, Err: err}
 	}
 	if found {
-		return rec.ID, nil
+		return rec.ID, tags, nil
 	}
 	r.Logf("%s %s (%s) no longer exists: it will be recreated", s.Kind.Type, s.Name, rec.ID)
 	if !r.DryRun {
 		if err := r.State.DropResource(r.Stage.Name, s.Key); err != nil {
-			return "", err
+			return "", nil, err
 		}
 	}
-	return "", nil
+	return "", nil, nil
 }
 
 func (r *Run) removeDuplicates(ctx context.Context, s Spec, keep string, extra []string) error {

@@ -53,11 +53,14 @@ func (rn *Runner) Up(ctx context.Context, opts UpOptions) ([]StageResult, error)
 	return results, errors.Join(err, rn.Env.rememberAccount())
 }
 
-// runGraph runs the stages in dependency order, each as soon as the stages
-// it needs are done, independent ones side by side. With plan set it only
-// plans (DryRun, no Early part), and later stages read the outputs earlier
-// ones would write from plan.
+// runGraph runs the stages, each once those it needs are done, independent
+// ones side by side. Expired credentials in one stage stop them all at once
+// (the run's context is cancelled with that cause), and are the one error
+// returned. With plan set it only plans (DryRun, no Early part), and later
+// stages read the outputs earlier ones would write from plan.
 func (rn *Runner) runGraph(ctx context.Context, stages Registry, plan *plannedOutputs) ([]StageResult, error) {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	var (
 		mu      sync.Mutex
 		results = map[string]StageResult{}
@@ -91,17 +94,25 @@ func (rn *Runner) runGraph(ctx context.Context, stages Registry, plan *plannedOu
 			}
 			r := &Run{Env: rn.Env, Stage: s, DryRun: plan != nil, planned: plan}
 			var earlyErr error
-			if s.Early != nil && plan == nil && len(blockedBy(s.EarlyNeeds)) == 0 {
+			if s.Early != nil && plan == nil && len(blockedBy(s.EarlyNeeds)) == 0 && ctx.Err() == nil {
 				earlyErr = rn.early(ctx, r)
 			}
 			var res StageResult
-			if blocked := blockedBy(s.Needs); len(blocked) > 0 {
+			switch blocked := blockedBy(s.Needs); {
+			case len(blocked) > 0:
 				res = StageResult{Stage: s.Name, Err: fmt.Errorf("stage %s skipped: it needs %v, which did not complete", s.Name, blocked)}
 				(&Run{Env: rn.Env, Stage: s, DryRun: plan != nil}).skipped(res.Err)
-			} else if earlyErr != nil {
+			case earlyErr != nil:
 				res = rn.fail(r, earlyErr)
-			} else {
+			case ctx.Err() != nil && !r.earlyStart.IsZero():
+				res = rn.fail(r, rn.stageError(ctx, s, ctx.Err()))
+			case ctx.Err() != nil:
+				res = StageResult{Stage: s.Name, Err: fmt.Errorf("stage %s not started: %w", s.Name, context.Cause(ctx))}
+			default:
 				res = rn.apply(ctx, r)
+			}
+			if awsx.IsCredentialsExpired(res.Err) {
+				stop(res.Err)
 			}
 			mu.Lock()
 			results[s.Name] = res
@@ -122,7 +133,35 @@ func (rn *Runner) runGraph(ctx context.Context, stages Registry, plan *plannedOu
 		}
 		out = append(out, res)
 	}
+	var expired *awsx.ExpiredCredentialsError
+	if errors.As(context.Cause(ctx), &expired) {
+		return out, expired
+	}
 	return out, errors.Join(errs...)
+}
+
+// expired turns expired credentials into the error that says how to
+// refresh them; other errors pass.
+func (rn *Runner) expired(err error) error {
+	return awsx.CredentialsExpired(err, rn.Env.Cfg.Profile)
+}
+
+// stageError names the stage in a stage's error (a StageError does
+// already). Expired credentials, met by this stage or by another one that
+// stopped the run (ctx's cause), become the one error that says what to do.
+func (rn *Runner) stageError(ctx context.Context, s *Stage, err error) error {
+	if cause := context.Cause(ctx); ctx.Err() != nil && awsx.IsCredentialsExpired(cause) {
+		err = cause
+	}
+	var expired *awsx.ExpiredCredentialsError
+	var se *StageError
+	switch {
+	case errors.As(rn.expired(err), &expired):
+		return expired
+	case errors.As(err, &se):
+		return err
+	}
+	return fmt.Errorf("stage %s: %w", s.Name, err)
 }
 
 // Step runs one stage, refusing when a stage it needs has not completed.
@@ -173,10 +212,7 @@ func (rn *Runner) apply(ctx context.Context, r *Run) StageResult {
 	err := s.Apply(ctx, r)
 	res.Changes, res.Duration = r.Changes(), time.Since(start).Round(time.Millisecond)
 	if err != nil {
-		var se *StageError
-		if !errors.As(err, &se) {
-			err = fmt.Errorf("stage %s: %w", s.Name, err)
-		}
+		err = rn.stageError(ctx, s, err)
 		res.Err = err
 	}
 	if dryRun {
@@ -202,11 +238,7 @@ func (rn *Runner) early(ctx context.Context, r *Run) error {
 	r.earlyStart = time.Now()
 	ctx = r.started(ctx, "starting early: %s", r.Stage.Title)
 	if err := r.Stage.Early(ctx, r); err != nil {
-		var se *StageError
-		if !errors.As(err, &se) {
-			err = fmt.Errorf("stage %s: %w", r.Stage.Name, err)
-		}
-		return err
+		return rn.stageError(ctx, r.Stage, err)
 	}
 	return nil
 }
@@ -260,9 +292,21 @@ type StageStatus struct {
 
 // Status reports every stage from the state file plus live checks. The
 // checks read only (each stage's drift is a dry run against the state
-// file's outputs), so all of them run side by side.
+// file's outputs), so all of them run side by side; expired credentials
+// stop them all and are the one error returned.
 func (rn *Runner) Status(ctx context.Context, showSecrets bool) ([]StageStatus, error) {
-	ctx = rn.cachedReads(ctx)
+	ctx, stop := context.WithCancelCause(rn.cachedReads(ctx))
+	defer stop(nil)
+	var failed sync.Once
+	var expired error
+	check := func(f func() error) func() {
+		return func() {
+			if err := f(); err != nil {
+				failed.Do(func() { expired = err })
+				stop(err)
+			}
+		}
+	}
 	out := make([]StageStatus, len(rn.Stages))
 	var wg sync.WaitGroup
 	for i, s := range rn.Stages {
@@ -283,47 +327,61 @@ func (rn *Runner) Status(ctx context.Context, showSecrets bool) ([]StageStatus, 
 			ss.Resources = make([]ResourceStatus, len(st.Resources))
 		}
 		for j, res := range st.Resources {
-			wg.Go(func() { ss.Resources[j] = rn.liveResource(ctx, res) })
+			wg.Go(check(func() (err error) { ss.Resources[j], err = rn.liveResource(ctx, res); return err }))
 		}
 		if st.Status == state.StatusComplete && s.Implemented() {
 			stageCtx := awsx.ReadScope(ctx)
-			wg.Go(func() { rn.stageDrift(stageCtx, s, ss) })
+			wg.Go(check(func() error { return rn.stageDrift(stageCtx, s, ss) }))
 			if s.Live != nil {
-				wg.Go(func() { rn.liveFacts(stageCtx, s, ss) })
+				wg.Go(check(func() error { return rn.liveFacts(stageCtx, s, ss) }))
 			}
 		}
 	}
 	wg.Wait()
-	return out, nil
+	return out, expired
 }
 
-// stageDrift adds drift (a dry run of the stage) to a completed stage's status.
-func (rn *Runner) stageDrift(ctx context.Context, s *Stage, ss *StageStatus) {
+// stageDrift adds drift (a dry run of the stage) to a completed stage's
+// status. Only expired credentials are an error.
+func (rn *Runner) stageDrift(ctx context.Context, s *Stage, ss *StageStatus) error {
 	// Quiet: the stage's informational lines are noise in status.
 	res := rn.apply(ctx, &Run{Env: rn.Env, Stage: s, DryRun: true, quiet: true, planned: &plannedOutputs{m: map[string]string{}}})
 	ss.Drift = res.Changes
+	if awsx.IsCredentialsExpired(res.Err) {
+		return res.Err
+	}
 	if res.Err != nil {
 		ss.DriftError = res.Err.Error()
 	}
+	return nil
 }
 
 // liveFacts adds a completed stage's live facts (health, capacity, URLs).
-func (rn *Runner) liveFacts(ctx context.Context, s *Stage, ss *StageStatus) {
+// Only expired credentials are an error.
+func (rn *Runner) liveFacts(ctx context.Context, s *Stage, ss *StageStatus) error {
 	facts, err := s.Live(ctx, &Run{Env: rn.Env, Stage: s, DryRun: true, quiet: true, planned: &plannedOutputs{m: map[string]string{}}})
+	if awsx.IsCredentialsExpired(err) {
+		return rn.expired(err)
+	}
 	if err != nil {
 		facts = append(facts, Fact{Name: "error", Value: err.Error()})
 	}
 	ss.Facts = facts
+	return nil
 }
 
-func (rn *Runner) liveResource(ctx context.Context, res state.Resource) ResourceStatus {
+// liveResource checks that a resource exists; only expired credentials
+// are an error.
+func (rn *Runner) liveResource(ctx context.Context, res state.Resource) (ResourceStatus, error) {
 	rs := ResourceStatus{Key: res.Key, Type: res.Type, ID: res.ID, Name: res.Name, Live: "unknown"}
 	k, ok := kinds[res.Type]
 	if !ok {
-		return rs
+		return rs, nil
 	}
 	found, err := k.exists(ctx, rn.Env, res.ID)
 	switch {
+	case awsx.IsCredentialsExpired(err):
+		return rs, rn.expired(err)
 	case err != nil:
 		rs.Live = "unknown: " + err.Error()
 	case found:
@@ -331,7 +389,7 @@ func (rn *Runner) liveResource(ctx context.Context, res state.Resource) Resource
 	default:
 		rs.Live = "missing"
 	}
-	return rs
+	return rs, nil
 }
 
 // cachedReads is ctx whose AWS reads go through the clients' read cache

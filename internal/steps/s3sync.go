@@ -35,6 +35,7 @@ func s3SyncStage() *Stage {
 		// The function goes first, so emptying the bucket triggers nothing;
 		// the role last, once nothing uses it.
 		Kinds: []*Kind{lambdaFunctionKind, s3BucketKind(), iamRoleKind},
+		Named: namedCarouselBucket,
 	}
 }
 

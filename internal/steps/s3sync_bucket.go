@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"reflect"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,84 +12,19 @@ import (
 	"github.com/myappctl/myappctl/internal/awsx"
 )
 
-// ensureCarouselBucket makes the bucket (tagged at creation; a location
-// constraint everywhere but us-east-1) and checks it is in the stack's region.
+// ensureCarouselBucket makes the carousel bucket (bucket.go).
 func ensureCarouselBucket(ctx context.Context, r *Run, c carousel) (string, error) {
-	id, err := r.Ensure(ctx, Spec{Key: "bucket", Kind: s3BucketKind(), Name: c.bucket, Detail: "in " + c.region,
-		Create: func(ctx context.Context, _ string) (string, error) { return c.bucket, createCarouselBucket(ctx, r, c) }})
-	if err != nil || isPlanned(id) {
-		return id, err
-	}
-	var head *s3.HeadBucketOutput
-	err = untilVisible(ctx, r, func() (err error) {
-		head, err = r.AWS.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(id)})
-		return err
-	})
+	return ensureBucket(ctx, r, ownBucket{key: "bucket", name: c.bucket, region: c.region, detail: "in " + c.region,
+		rename: "choose another name with carousel.bucket"})
+}
+
+// namedCarouselBucket is the carousel bucket for destroy to check by name.
+func namedCarouselBucket(ctx context.Context, r *Run) ([]NamedResource, error) {
+	c, err := carouselOf(ctx, r.Env)
 	if err != nil {
-		return "", &StageError{Stage: r.Stage.Name, Action: "describe", Resource: "s3:bucket " + id, Err: err}
+		return nil, err
 	}
-	if got := aws.ToString(head.BucketRegion); got != "" && got != c.region {
-		return "", fmt.Errorf("stage %s: bucket %s is in %s, not in the stack's region %s: set carousel.bucket to another name, or use --region %s", r.Stage.Name, id, got, c.region, got)
-	}
-	return id, ensureBucketTags(ctx, r, id)
-}
-
-// createCarouselBucket refuses a name that exists without this stack's tags:
-// someone else's bucket (or one of yours made by hand) is never adopted.
-func createCarouselBucket(ctx context.Context, r *Run, c carousel) error {
-	_, err := r.AWS.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(c.bucket)})
-	switch {
-	case err == nil:
-		return fmt.Errorf("bucket %s already exists in your account but is not tagged %s=%s: choose another name with carousel.bucket (it is left untouched)", c.bucket, awsx.TagStack, r.Cfg.Stack)
-	case awsx.HasCode(err, "Forbidden", "AccessDenied", "403"):
-		return fmt.Errorf("bucket name %s is taken by another account (bucket names are global): choose another with carousel.bucket", c.bucket)
-	case !awsx.IsNotFound(err):
-		return err
-	}
-	conf := &s3types.CreateBucketConfiguration{Tags: s3TagSet(r.Tags(c.bucket))}
-	// us-east-1 takes no location constraint; every other region needs one.
-	if c.region != "us-east-1" {
-		conf.LocationConstraint = s3types.BucketLocationConstraint(c.region)
-	}
-	_, err = r.AWS.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(c.bucket), CreateBucketConfiguration: conf})
-	if awsx.HasCode(err, "BucketAlreadyExists") {
-		return fmt.Errorf("bucket name %s is taken by another account (bucket names are global): choose another with carousel.bucket: %w", c.bucket, err)
-	}
-	return err
-}
-
-// ensureBucketTags adds the stack tags when they are missing (an emulator
-// that ignores tags at creation), keeping any other tags.
-func ensureBucketTags(ctx context.Context, r *Run, bucket string) error {
-	have := awsx.Tags{}
-	out, err := r.AWS.S3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
-	switch {
-	case err == nil:
-		for _, t := range out.TagSet {
-			have[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
-	case !awsx.HasCode(err, "NoSuchTagSet"):
-		return &StageError{Stage: r.Stage.Name, Action: "describe", Resource: "s3:bucket " + bucket, Err: err}
-	}
-	want := r.Tags(bucket)
-	if carriesTags(have, want) {
-		return nil
-	}
-	for k, v := range want {
-		have[k] = v
-	}
-	return r.change("modify", "s3:bucket", bucket, "tag "+awsx.TagStack+"="+r.Cfg.Stack, func() error {
-		_, err := r.AWS.S3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(bucket), Tagging: &s3types.Tagging{TagSet: s3TagSet(have)}})
-		return err
-	})
-}
-
-func s3TagSet(t awsx.Tags) []s3types.Tag {
-	out := make([]s3types.Tag, 0, len(t))
-	for _, tag := range t.EC2() {
-		out = append(out, s3types.Tag{Key: tag.Key, Value: tag.Value})
-	}
-	return out
+	return []NamedResource{bucketNamed(c.bucket, r.Cfg.Stack)}, nil
 }
 
 // ensureBucketAccess makes the bucket readable by anyone exactly where the

@@ -639,13 +639,14 @@ func TestS3SyncWaitsUntilNewResourcesAreVisible(t *testing.T) {
 	tb := newCarouselBed(t)
 	// Reads right after a create may not see it yet (eventual consistency).
 	// The lookup by tags (GetBucketTagging) and the check before the create
-	// see no bucket, as they should; the first look after the create does
-	// not see it yet.
+	// see no bucket, as they should; the first looks after the create (its
+	// tag check, its region check) do not see it yet, the second ones do.
+	tb.cloud.Inject("GetBucketTagging", fakeaws.Fault{}, fakeaws.Fault{Err: fakeaws.APIError("NoSuchBucket", "The specified bucket does not exist")})
 	tb.cloud.Inject("HeadBucket", fakeaws.Fault{}, fakeaws.Fault{Err: fakeaws.APIError("NotFound", "Not Found")})
 	tb.cloud.Inject("GetRole", fakeaws.Fault{}, fakeaws.Fault{Err: fakeaws.APIError("NoSuchEntity", "The role cannot be found.")})
 	tb.cloud.Inject("PutRolePolicy", fakeaws.Fault{Err: fakeaws.APIError("NoSuchEntity", "The role cannot be found.")})
 	tb.step("s3-sync")
-	for op, want := range map[string]int{"HeadBucket": 3, "GetRole": 3, "PutRolePolicy": 2} {
+	for op, want := range map[string]int{"GetBucketTagging": 3, "HeadBucket": 3, "GetRole": 3, "PutRolePolicy": 2} {
 		if n := tb.cloud.CountCalls(op); n != want {
 			t.Errorf("%s called %d times, want %d", op, n, want)
 		}

@@ -36,16 +36,12 @@ type invokeStatement struct {
 func ensureInvokePermission(ctx context.Context, r *Run, c carousel, fn string) error {
 	var current *invokeStatement
 	if !isPlanned(fn) {
-		out, err := r.AWS.Lambda.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String(fn)})
-		if err != nil && !awsx.IsNotFound(err) {
+		var err error
+		if current, err = invokePermission(ctx, r, fn); err != nil {
 			return &StageError{Stage: r.Stage.Name, Action: "describe", Resource: lambdaFunctionKind.Type + " " + fn + " policy", Err: err}
 		}
-		if err == nil {
-			current = findStatement(aws.ToString(out.Policy), carouselPermissionSid)
-		}
 	}
-	if current != nil && current.Effect == "Allow" && current.Action == "lambda:InvokeFunction" && current.Principal.Service == "s3.amazonaws.com" &&
-		current.Condition["ArnLike"]["AWS:SourceArn"] == c.bucketARN() && current.Condition["StringEquals"]["AWS:SourceAccount"] == c.account {
+	if current.allows(c) {
 		return nil
 	}
 	return r.change("modify", lambdaFunctionKind.Type, c.function, "allow s3.amazonaws.com to invoke it for "+c.bucketARN(), func() error {
@@ -58,8 +54,34 @@ func ensureInvokePermission(ctx context.Context, r *Run, c carousel, fn string) 
 		_, err := r.AWS.Lambda.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: aws.String(fn), StatementId: aws.String(carouselPermissionSid),
 			Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("s3.amazonaws.com"),
 			SourceArn: aws.String(c.bucketARN()), SourceAccount: aws.String(c.account)})
+		if awsx.HasCode(err, "ResourceConflictException") {
+			// The statement exists: the SDK retried a call whose response
+			// was lost. Done if it is the one asked for.
+			if now, gerr := invokePermission(ctx, r, fn); gerr == nil && now.allows(c) {
+				return nil
+			}
+		}
 		return err
 	})
+}
+
+// invokePermission is the function policy's statement for S3 (nil if none).
+func invokePermission(ctx context.Context, r *Run, fn string) (*invokeStatement, error) {
+	out, err := r.AWS.Lambda.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String(fn)})
+	if awsx.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return findStatement(aws.ToString(out.Policy), carouselPermissionSid), nil
+}
+
+// allows reports whether the statement lets S3 invoke the function for
+// this bucket in this account only.
+func (s *invokeStatement) allows(c carousel) bool {
+	return s != nil && s.Effect == "Allow" && s.Action == "lambda:InvokeFunction" && s.Principal.Service == "s3.amazonaws.com" &&
+		s.Condition["ArnLike"]["AWS:SourceArn"] == c.bucketARN() && s.Condition["StringEquals"]["AWS:SourceAccount"] == c.account
 }
 
 func findStatement(policy, sid string) *invokeStatement {

@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/myappctl/myappctl/internal/awsx"
 )
 
 // Outputs of stage 2 that later stages read.
@@ -30,6 +32,7 @@ func securityStage() *Stage {
 		// last; their cross-references are revoked before any is deleted.
 		Kinds:         []*Kind{instanceKind, bucketKind, instanceProfileKind, iamRoleKind, securityGroupKind},
 		BeforeDestroy: revokeCrossReferences,
+		Named:         namedArtifactsBucket,
 	}
 }
 
@@ -99,7 +102,7 @@ func ensureSecurityGroup(ctx context.Context, r *Run, vpcID string, g securityGr
 	return r.Ensure(ctx, Spec{Key: "security-group/" + g.role, Kind: securityGroupKind, Name: name, Detail: g.desc,
 		Create: func(ctx context.Context, _ string) (string, error) {
 			out, err := r.AWS.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String(g.desc),
-				VpcId: aws.String(vpcID), TagSpecifications: r.Tags(name).EC2Spec(ec2types.ResourceTypeSecurityGroup)})
+				VpcId: aws.String(vpcID), TagSpecifications: r.Tags(name).EC2Spec(ec2types.ResourceTypeSecurityGroup)}, awsx.EC2CreateOnce)
 			if err != nil {
 				return "", err
 			}

@@ -136,6 +136,15 @@ func ensureSetting(ctx context.Context, r *Run, t *appTier, name, value string, 
 		// Tags cannot go with Overwrite: the create tags, an update keeps them.
 		_, err := r.AWS.SSM.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(full), Value: aws.String(value), Type: typ,
 			Tags: r.Tags(full).SSM(), Description: aws.String("myappctl: " + name + " of the " + t.Name + " of stack " + r.Cfg.Stack)})
+		if awsx.HasCode(err, "ParameterAlreadyExists") {
+			// The SDK retried a create whose response was lost: done if
+			// the parameter is the stack's, with this value.
+			if now, rerr := readTierSettings(ctx, r, settingsPath(r, t)); rerr == nil {
+				if p, ok := now[name]; ok && p.tagged && p.value == value && p.secure == secure {
+					err = nil
+				}
+			}
+		}
 		if err != nil {
 			return err
 		}

@@ -30,6 +30,20 @@ type Stage struct {
 	// BeforeDestroy runs before the stage's resources are deleted (e.g.
 	// revoking security-group cross-references); optional.
 	BeforeDestroy func(ctx context.Context, r *Run) error
+	// Named lists resources the stage names deterministically (buckets:
+	// their global names carry the stack and the account), so destroy
+	// checks them even without a state file and reports one that exists
+	// without the stack's tag, which an interrupted run may have created
+	// before tagging it, instead of passing it by. Optional.
+	Named func(ctx context.Context, r *Run) ([]NamedResource, error)
+}
+
+// NamedResource is a resource destroy looks up by its deterministic id.
+type NamedResource struct {
+	Kind *Kind
+	ID   string
+	// Fix is the command that tags it for the stack, shown when it lacks the tag.
+	Fix string
 }
 
 // Fact is one live observation shown by status.

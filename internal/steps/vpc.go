@@ -153,7 +153,7 @@ func ensureVPC(ctx context.Context, r *Run) (string, error) {
 	id, err := r.Ensure(ctx, Spec{Key: "vpc", Kind: vpcKind, Name: name, Detail: r.Cfg.VPC.CIDR,
 		Create: func(ctx context.Context, _ string) (string, error) {
 			out, err := r.AWS.EC2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String(r.Cfg.VPC.CIDR),
-				TagSpecifications: r.Tags(name).EC2Spec(ec2types.ResourceTypeVpc)})
+				TagSpecifications: r.Tags(name).EC2Spec(ec2types.ResourceTypeVpc)}, awsx.EC2CreateOnce)
 			if err != nil {
 				return "", err
 			}
@@ -232,7 +232,7 @@ func ensureInternetGateway(ctx context.Context, r *Run, vpcID string) (string, e
 	id, err := r.Ensure(ctx, Spec{Key: "internet-gateway", Kind: internetGatewayKind, Name: name,
 		Create: func(ctx context.Context, _ string) (string, error) {
 			out, err := r.AWS.EC2.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{
-				TagSpecifications: r.Tags(name).EC2Spec(ec2types.ResourceTypeInternetGateway)})
+				TagSpecifications: r.Tags(name).EC2Spec(ec2types.ResourceTypeInternetGateway)}, awsx.EC2CreateOnce)
 			if err != nil {
 				return "", err
 			}

@@ -25,7 +25,7 @@ func ensureSubnet(ctx context.Context, r *Run, vpcID string, role subnetRole) (s
 	id, err := r.Ensure(ctx, Spec{Key: role.key(), Kind: subnetKind, Name: name, Detail: role.cidr + " in " + role.zone,
 		Create: func(ctx context.Context, _ string) (string, error) {
 			out, err := r.AWS.EC2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: aws.String(vpcID), CidrBlock: aws.String(role.cidr),
-				AvailabilityZone: aws.String(role.zone), TagSpecifications: r.Tags(name).EC2Spec(ec2types.ResourceTypeSubnet)})
+				AvailabilityZone: aws.String(role.zone), TagSpecifications: r.Tags(name).EC2Spec(ec2types.ResourceTypeSubnet)}, awsx.EC2CreateOnce)
 			if err != nil {
 				return "", err
 			}

@@ -352,17 +352,20 @@ func TestDestroyReportsWhatItCouldNotDelete(t *testing.T) {
 
 func TestLostCreateResponsesMakeNoDuplicates(t *testing.T) {
 	tb := newTestbed(t)
-	lost := fakeaws.Fault{Err: fakeaws.ServerError(), AfterEffect: true}
-	tb.cloud.Inject("CreateSubnet", lost)
-	tb.cloud.Inject("CreateRouteTable", lost)
-	for run := 1; run <= 2; run++ { // each run meets one lost response
-		if _, err := tb.runner.Step(bg, "vpc"); err == nil || awsx.ErrorCode(err) != "InternalError" {
-			t.Fatalf("run %d: err = %v, want the lost response", run, err)
-		}
-		tb.reload()
+	// Creates that worked but whose answers were lost are found by their
+	// tags and adopted, in the same run.
+	for _, op := range []string{"CreateVpc", "CreateSubnet", "CreateInternetGateway", "CreateRouteTable", "CreateVpcEndpoint"} {
+		tb.cloud.Inject(op, fakeaws.LostResponse())
 	}
-	// Finds the subnet by its tags, repeats the route-table create with the saved client token.
 	tb.step("vpc")
+	for op, want := range map[string]int{"CreateVpc": 1, "CreateSubnet": 6, "CreateInternetGateway": 1, "CreateRouteTable": 2, "CreateVpcEndpoint": 1} {
+		if n := tb.cloud.CountCalls(op); n != want {
+			t.Errorf("%s called %d times, want %d", op, n, want)
+		}
+	}
+	if n := len(tb.vpcs()); n != 1 {
+		t.Errorf("%d VPCs, want 1", n)
+	}
 	if n := len(tb.subnets()); n != 6 {
 		t.Errorf("%d subnets, want 6", n)
 	}
@@ -372,6 +375,25 @@ func TestLostCreateResponsesMakeNoDuplicates(t *testing.T) {
 	}
 	if p := tb.state().Stage("vpc").Pending; len(p) != 0 {
 		t.Errorf("pending tokens left: %v", p)
+	}
+}
+
+func TestCreatesThatFailedUnclearlyAreRetriedOnce(t *testing.T) {
+	tb := newTestbed(t)
+	// A 503 before the work was done: nothing is found by tags, so the
+	// create is made again, once.
+	tb.cloud.Inject("CreateSubnet", fakeaws.Fault{Err: fakeaws.Unavailable()})
+	tb.step("vpc")
+	if n, subnets := tb.cloud.CountCalls("CreateSubnet"), len(tb.subnets()); n != 7 || subnets != 6 {
+		t.Errorf("CreateSubnet called %d times for %d subnets, want 7 for 6", n, subnets)
+	}
+	// A create that keeps failing gives up after three attempts.
+	tb2 := newTestbed(t)
+	down := fakeaws.Fault{Err: fakeaws.Unavailable()}
+	tb2.cloud.Inject("CreateVpc", down, down, down, down)
+	_, err := tb2.runner.Step(bg, "vpc")
+	if awsx.ErrorCode(err) != "ServiceUnavailable" || tb2.cloud.CountCalls("CreateVpc") != createAttempts || len(tb2.vpcs()) != 0 {
+		t.Errorf("err = %v after %d CreateVpc calls, %d VPCs", err, tb2.cloud.CountCalls("CreateVpc"), len(tb2.vpcs()))
 	}
 }
 

@@ -71,7 +71,7 @@ func New() *Cloud {
 // Clients returns the fakes as the client set stages use.
 func (c *Cloud) Clients() *awsx.Clients {
 	return &awsx.Clients{EC2: c.EC2, STS: c.STS, S3: c.S3, RDS: c.RDS, ELBV2: c.ELBV2, Lambda: c.Lambda, IAM: c.IAM,
-		Autoscaling: c.Autoscaling, SSM: c.SSM, Presign: Presigner{}}
+		Autoscaling: c.Autoscaling, SSM: c.SSM}
 }
 
 // Timing is how long AWS takes to make things ready, by the clock (fields

@@ -35,11 +35,14 @@ type Core struct {
 	calls  []string
 	faults map[string][]Fault
 	delays map[string]time.Duration
+	// clouds are the switches that make the fake behave like other clouds
+	// (faults.go): lost responses, expiring credentials, missing actions.
+	clouds
 }
 
 // NewCore returns an empty Core.
 func NewCore() *Core {
-	return &Core{faults: map[string][]Fault{}, delays: map[string]time.Duration{}}
+	return &Core{faults: map[string][]Fault{}, delays: map[string]time.Duration{}, clouds: newClouds()}
 }
 
 // Inject queues faults for the next calls of op (e.g. "CreateSubnet").
@@ -113,10 +116,13 @@ func (c *Core) begin(ctx context.Context, op string) (*Fault, error) {
 	c.mu.Lock()
 	c.calls = append(c.calls, op)
 	d := c.delays[op]
-	var f *Fault
-	if q := c.faults[op]; len(q) > 0 {
+	f := c.clouds.refusal(op) // a missing action, expired credentials: nothing else happens
+	if q := c.faults[op]; f == nil && len(q) > 0 {
 		f = &q[0]
 		c.faults[op] = q[1:]
+	}
+	if f == nil {
+		f = c.clouds.loss(ctx, op)
 	}
 	c.mu.Unlock()
 	if d > 0 {
@@ -149,7 +155,8 @@ func APIError(code, format string, args ...any) error {
 	return &smithy.GenericAPIError{Code: code, Message: fmt.Sprintf(format, args...), Fault: smithy.FaultClient}
 }
 
-// ServerError is a 5xx-style error, e.g. for a lost response.
+// ServerError is a 5xx-style error, e.g. for a lost response (Unavailable
+// in faults.go is the 503 a proxy or an overloaded endpoint answers).
 func ServerError() error {
 	return &smithy.GenericAPIError{Code: "InternalError", Message: "We encountered an internal error. Please try again.", Fault: smithy.FaultServer}
 }

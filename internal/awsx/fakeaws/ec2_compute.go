@@ -24,9 +24,6 @@ type compute struct {
 	// instance pending (and a terminated one shutting-down); images likewise.
 	pendingDescribes      int
 	imagePendingDescribes int
-	// consoleDelay is how many GetConsoleOutput calls of a running instance
-	// show boot messages before the user data's markers appear.
-	consoleDelay int
 	// bootTime and bakeTime, when set, replace the describe counts by the
 	// clock: how long an instance is pending (and shutting down) and an
 	// image pending (SetTiming).
@@ -42,7 +39,7 @@ type compute struct {
 
 func newCompute() *compute {
 	return &compute{rules: map[string][]sgRule{}, instances: map[string]*fakeInstance{}, images: map[string]*fakeImage{},
-		snapshots: map[string]*types.Snapshot{}, templates: map[string]*fakeLaunchTemplate{}, pendingDescribes: 1, imagePendingDescribes: 1, consoleDelay: 1,
+		snapshots: map[string]*types.Snapshot{}, templates: map[string]*fakeLaunchTemplate{}, pendingDescribes: 1, imagePendingDescribes: 1,
 		states: map[string]types.InstanceStateName{}}
 }
 
@@ -104,13 +101,12 @@ func (f *EC2) InstanceState(id string) (types.InstanceStateName, bool) {
 }
 
 // SetComputeTiming sets how many describes a new instance stays pending (and
-// a terminated one shutting-down), how many an image stays pending, and how
-// many console reads of a running instance come before its markers.
-func (f *EC2) SetComputeTiming(instanceDescribes, imageDescribes, consoleReads int) {
+// a terminated one shutting-down) and how many an image stays pending.
+func (f *EC2) SetComputeTiming(instanceDescribes, imageDescribes int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.compute()
-	c.pendingDescribes, c.imagePendingDescribes, c.consoleDelay = instanceDescribes, imageDescribes, consoleReads
+	c.pendingDescribes, c.imagePendingDescribes = instanceDescribes, imageDescribes
 }
 
 // SetClockTiming makes instances pending (and shutting down) for boot and
@@ -122,8 +118,8 @@ func (f *EC2) SetClockTiming(boot, bake time.Duration) {
 	c.bootTime, c.bakeTime = boot, bake
 }
 
-// SetBootFailure makes the user data of instances fail: their console shows
-// a MYAPPCTL-FAILED line instead of the markers.
+// SetBootFailure makes the install scripts of instances fail: the Agent
+// reports them failed, with a log.
 func (f *EC2) SetBootFailure(fail bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

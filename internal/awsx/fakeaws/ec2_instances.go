@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -19,12 +18,11 @@ import (
 const maxUserData = 16 * 1024
 
 type fakeInstance struct {
-	inst         types.Instance
-	userData     string
-	volumeTags   []types.Tag
-	describes    int
-	consoleReads int
-	reboots      int
+	inst       types.Instance
+	userData   string
+	volumeTags []types.Tag
+	describes  int
+	reboots    int
 	// installed is the myappctl release on its disk: from its image, or
 	// installed by its bootstrap (Agent).
 	installed string
@@ -300,49 +298,6 @@ func (f *EC2) TerminateInstances(ctx context.Context, in *ec2.TerminateInstances
 		out.TerminatingInstances = append(out.TerminatingInstances, types.InstanceStateChange{InstanceId: aws.String(id),
 			PreviousState: &prev, CurrentState: &types.InstanceState{Name: fi.inst.State.Name, Code: fi.inst.State.Code}})
 	}
-	return finish(out, nil, fault)
-}
-
-// markerLine finds the marker lines a user data script prints when it is done.
-var markerLine = regexp.MustCompile(`MYAPPCTL-(READY|CONFIGURED) [A-Za-z0-9_.-]+ [0-9a-f]+`)
-
-// GetConsoleOutput returns the serial console (base64): nothing while the
-// instance is pending, boot messages, then (after a few reads) the marker
-// lines its user data prints, or a failure line when boots fail.
-func (f *EC2) GetConsoleOutput(ctx context.Context, in *ec2.GetConsoleOutputInput, _ ...func(*ec2.Options)) (*ec2.GetConsoleOutputOutput, error) {
-	fault, err := f.begin(ctx, "GetConsoleOutput")
-	if err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c := f.compute()
-	id := aws.ToString(in.InstanceId)
-	fi, ok := c.instances[id]
-	if !ok {
-		return nil, APIError("InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", id)
-	}
-	// Like AWS for Xen types (t2): the latest output needs the Nitro System.
-	if aws.ToBool(in.Latest) && strings.HasPrefix(string(fi.inst.InstanceType), "t2.") {
-		return nil, APIError("UnsupportedOperation", "The instance type %s does not support the Latest option", fi.inst.InstanceType)
-	}
-	out := &ec2.GetConsoleOutputOutput{InstanceId: aws.String(id), Timestamp: aws.Time(time.Now())}
-	if fi.inst.State.Name != types.InstanceStateNameRunning {
-		return finish(out, nil, fault)
-	}
-	text := "[    0.000000] Linux version 6.8.0-1021-aws (buildd@lcy02-amd64-047)\n" +
-		"Cloud-init v. 24.4-0ubuntu1~22.04.1 running 'modules:final'\n"
-	if fi.consoleReads++; fi.consoleReads > c.consoleDelay {
-		if c.bootFails {
-			text += "MYAPPCTL-FAILED myapp line 17: curl exited 22\n"
-		} else {
-			for _, m := range markerLine.FindAllString(fi.userData, -1) {
-				text += m + "\n"
-			}
-		}
-		text += "Cloud-init v. 24.4-0ubuntu1~22.04.1 finished. Up 41.07 seconds\n"
-	}
-	out.Output = aws.String(base64.StdEncoding.EncodeToString([]byte(text)))
 	return finish(out, nil, fault)
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"sort"
 	"strings"
@@ -27,6 +26,14 @@ type S3 struct {
 	// LambdaInvokable says whether S3 may invoke a function for a bucket
 	// (the function's resource policy); New wires it to the Lambda fake.
 	LambdaInvokable func(functionARN, bucketARN, account string) bool
+	// IgnoreCreateTags drops the tags of CreateBucketConfiguration, as the
+	// S3 of emulators and S3-compatible servers does.
+	IgnoreCreateTags bool
+	// DenyCreateTags answers AccessDenied to a CreateBucket that carries
+	// tags, as AWS does when the caller lacks s3:TagResource (restricted
+	// roles, labs); without tags the create works.
+	DenyCreateTags bool
+
 	// IgnoreConditionalWrites behaves like S3-compatible servers that
 	// ignore If-None-Match and If-Match on PutObject and DeleteObject
 	// (every write goes through), unlike AWS (s3_conditions.go).
@@ -113,9 +120,14 @@ func (f *S3) CreateBucket(ctx context.Context, in *s3.CreateBucketInput, _ ...fu
 	var tags map[string]string
 	if c := in.CreateBucketConfiguration; c != nil {
 		constraint = string(c.LocationConstraint)
+		if len(c.Tags) > 0 && f.DenyCreateTags {
+			return nil, APIError("AccessDenied", "User is not authorized to perform: s3:TagResource on resource: \"arn:aws:s3:::%s\" because no identity-based policy allows the s3:TagResource action", name)
+		}
 		tags = map[string]string{}
 		for _, t := range c.Tags {
-			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+			if !f.IgnoreCreateTags {
+				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+			}
 		}
 	}
 	switch {
@@ -425,11 +437,4 @@ func (f *S3) Object(bucket, key string) ([]byte, bool) {
 		return nil, false
 	}
 	return bytes.Clone(o.Data), true
-}
-
-// Presigner is a fake presigner: deterministic URLs that say what they sign.
-type Presigner struct{}
-
-func (Presigner) PresignGet(_ context.Context, bucket, key string, ttl time.Duration) (string, error) {
-	return fmt.Sprintf("https://%s.s3.amazonaws.com/%s?X-Amz-Expires=%d&X-Amz-Signature=fake", bucket, key, int(ttl.Seconds())), nil
 }

@@ -221,7 +221,7 @@ func (s *restService) serve(w http.ResponseWriter, r *http.Request, reqID string
 	res := op.fake.Call([]reflect.Value{reflect.ValueOf(r.Context()), in})
 	if err, _ := res[1].Interface().(error); err != nil {
 		status, code, msg := errorParts(err)
-		status = c.status(code, status >= 500)
+		status = statusOr(err, func() int { return c.status(code, status >= 500) })
 		// An error that carries its HTTP answer (S3's 301 for a bucket of
 		// another region, with x-amz-bucket-region) is sent as it is.
 		var re *awshttp.ResponseError

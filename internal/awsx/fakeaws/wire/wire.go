@@ -99,6 +99,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.unknownService(w, r, service, reqID)
 		return
 	}
+	// The SDK keeps the invocation id across its retries of one call: the
+	// fake's lost responses are per call (fakeaws.Core.LoseResponsesOnce).
+	if id := r.Header.Get("Amz-Sdk-Invocation-Id"); id != "" {
+		r = r.WithContext(fakeaws.WithCallID(r.Context(), id))
+	}
 	svc.serve(w, r, reqID)
 }
 
@@ -261,7 +266,7 @@ func (s *queryService) serve(w http.ResponseWriter, r *http.Request, reqID strin
 	res := op.fake.Call([]reflect.Value{reflect.ValueOf(r.Context()), in})
 	if err, _ := res[1].Interface().(error); err != nil {
 		status, code, msg := errorParts(err)
-		fail(queryErrorStatus(s.errors, code, status), code, msg)
+		fail(statusOr(err, func() int { return queryErrorStatus(s.errors, code, status) }), code, msg)
 		return
 	}
 	w.Header().Set("X-Amzn-Requestid", reqID)
@@ -281,6 +286,16 @@ func errorParts(err error) (status int, code, msg string) {
 		return status, ae.ErrorCode(), ae.ErrorMessage()
 	}
 	return http.StatusInternalServerError, "InternalError", err.Error()
+}
+
+// statusOr is the status an error asks for (fakeaws.StatusError: a 503,
+// a 501), else the protocol's status for its code.
+func statusOr(err error, protocolStatus func() int) int {
+	var se interface{ HTTPStatusCode() int }
+	if errors.As(err, &se) && se.HTTPStatusCode() != 0 {
+		return se.HTTPStatusCode()
+	}
+	return protocolStatus()
 }
 
 // paramError is a request the protocol cannot map onto the input type.
