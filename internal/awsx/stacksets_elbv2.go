@@ -171,41 +171,40 @@ func elbv2Listeners(src setSource) (*elbv2ListenerSet, bool) {
 	return v.(*elbv2ListenerSet), true
 }
 
+// listed answers a describe of target groups or load balancers from the
+// listing: those of the ARNs asked for (every one listed), or all.
+func listed[T any](src setSource, known bool, arns []string, all func(*elbv2Set) []T, arn func(T) string) ([]T, bool) {
+	if !known {
+		return nil, false
+	}
+	set, ok := elbv2Resources(src)
+	if !ok {
+		return nil, false
+	}
+	items := all(set)
+	if len(arns) > 0 {
+		if items, ok = pick(items, arn, arns); !ok {
+			return nil, false
+		}
+	}
+	return copyItems(items), true
+}
+
 func init() {
 	// By ARNs, or all of them (what a sweep by tags lists first).
 	answers(serviceELBV2, "DescribeTargetGroups", func(src setSource, input any) (any, bool) {
 		in := input.(*elbv2.DescribeTargetGroupsInput)
-		if !onlyFields(in, "TargetGroupArns", "PageSize") {
-			return nil, false
-		}
-		set, ok := elbv2Resources(src)
-		if !ok {
-			return nil, false
-		}
-		items := set.targetGroups
-		if len(in.TargetGroupArns) > 0 {
-			if items, ok = pick(items, func(tg elbv2types.TargetGroup) string { return aws.ToString(tg.TargetGroupArn) }, in.TargetGroupArns); !ok {
-				return nil, false
-			}
-		}
-		return &elbv2.DescribeTargetGroupsOutput{TargetGroups: copyItems(items)}, true
+		items, ok := listed(src, onlyFields(in, "TargetGroupArns", "PageSize"), in.TargetGroupArns,
+			func(s *elbv2Set) []elbv2types.TargetGroup { return s.targetGroups },
+			func(tg elbv2types.TargetGroup) string { return aws.ToString(tg.TargetGroupArn) })
+		return &elbv2.DescribeTargetGroupsOutput{TargetGroups: items}, ok
 	})
 	answers(serviceELBV2, "DescribeLoadBalancers", func(src setSource, input any) (any, bool) {
 		in := input.(*elbv2.DescribeLoadBalancersInput)
-		if !onlyFields(in, "LoadBalancerArns", "PageSize") {
-			return nil, false
-		}
-		set, ok := elbv2Resources(src)
-		if !ok {
-			return nil, false
-		}
-		items := set.loadBalancers
-		if len(in.LoadBalancerArns) > 0 {
-			if items, ok = pick(items, func(lb elbv2types.LoadBalancer) string { return aws.ToString(lb.LoadBalancerArn) }, in.LoadBalancerArns); !ok {
-				return nil, false
-			}
-		}
-		return &elbv2.DescribeLoadBalancersOutput{LoadBalancers: copyItems(items)}, true
+		items, ok := listed(src, onlyFields(in, "LoadBalancerArns", "PageSize"), in.LoadBalancerArns,
+			func(s *elbv2Set) []elbv2types.LoadBalancer { return s.loadBalancers },
+			func(lb elbv2types.LoadBalancer) string { return aws.ToString(lb.LoadBalancerArn) })
+		return &elbv2.DescribeLoadBalancersOutput{LoadBalancers: items}, ok
 	})
 	// By ARNs, or those of one of the stack's load balancers.
 	answers(serviceELBV2, "DescribeListeners", func(src setSource, input any) (any, bool) {
