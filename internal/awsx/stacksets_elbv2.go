@@ -11,24 +11,19 @@ import (
 )
 
 // Elastic Load Balancing cannot filter by tag: its sets are every target
-// group and load balancer of the region with all their tags (DescribeTags,
-// 20 ARNs a call), and the listeners of the stack's load balancers with
-// theirs. A lookup by ARN is answered when the ARN is in the listing.
+// group and load balancer of the region (their tags, DescribeTags 20 ARNs
+// a call, are a set of their own, read only when asked for: a run that
+// finds everything by the ARNs in its state needs none), and the listeners
+// of each load balancer asked about. A lookup by ARN is answered when the
+// ARN is in the listing.
 
 // serviceELBV2 is the SDK's service id of Elastic Load Balancing v2.
 const serviceELBV2 = "Elastic Load Balancing v2"
 
-// elbv2Set is every target group and load balancer, with their tags.
+// elbv2Set is every target group and load balancer.
 type elbv2Set struct {
 	targetGroups  []elbv2types.TargetGroup
 	loadBalancers []elbv2types.LoadBalancer
-	tags          map[string][]elbv2types.Tag // by ARN; none for one gone meanwhile
-}
-
-// elbv2ListenerSet is the listeners of the stack's load balancers (their
-// tags are a set of their own, read only when asked for).
-type elbv2ListenerSet struct {
-	byLoadBalancer map[string][]elbv2types.Listener
 }
 
 func loadELBV2(ctx context.Context, c *Clients, _ setSource) (any, error) {
@@ -47,6 +42,15 @@ func loadELBV2(ctx context.Context, c *Clients, _ setSource) (any, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	return set, nil
+}
+
+// loadELBV2Tags reads the tags of every target group and load balancer.
+func loadELBV2Tags(ctx context.Context, c *Clients, src setSource) (any, error) {
+	set, ok := elbv2Resources(src)
+	if !ok {
+		return nil, errSetUnavailable
+	}
 	var arns []string
 	for _, tg := range set.targetGroups {
 		arns = append(arns, aws.ToString(tg.TargetGroupArn))
@@ -54,57 +58,34 @@ func loadELBV2(ctx context.Context, c *Clients, _ setSource) (any, error) {
 	for _, lb := range set.loadBalancers {
 		arns = append(arns, aws.ToString(lb.LoadBalancerArn))
 	}
-	var err error
-	set.tags, err = readELBV2Tags(ctx, c.ELBV2, arns)
-	return set, err
-}
-
-func loadELBV2Listeners(ctx context.Context, c *Clients, src setSource) (any, error) {
-	v, ok := src.get(serviceELBV2, "resources", loadELBV2)
-	if !ok {
-		return nil, errSetUnavailable
-	}
-	var stackLBs []string
-	for _, lb := range v.(*elbv2Set).loadBalancers {
-		arn := aws.ToString(lb.LoadBalancerArn)
-		if ELBV2TagMap(v.(*elbv2Set).tags[arn]).OwnedBy(src.stack()) {
-			stackLBs = append(stackLBs, arn)
-		}
-	}
-	set := &elbv2ListenerSet{byLoadBalancer: make(map[string][]elbv2types.Listener, len(stackLBs))}
-	lists := make([][]elbv2types.Listener, len(stackLBs))
-	g, gctx := errgroup.WithContext(ctx)
-	for i, lb := range stackLBs {
-		g.Go(func() (err error) {
-			p := elbv2.NewDescribeListenersPaginator(c.ELBV2, &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(lb)})
-			lists[i], err = collect(gctx, p.HasMorePages, p.NextPage, func(o *elbv2.DescribeListenersOutput) []elbv2types.Listener { return o.Listeners })
-			if IsNotFound(err) {
-				lists[i], err = nil, nil // deleted meanwhile: no listeners, and its lookups go to AWS
-			}
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	for i, lb := range stackLBs {
-		set.byLoadBalancer[lb] = lists[i]
-	}
-	return set, nil
-}
-
-func loadELBV2ListenerTags(ctx context.Context, c *Clients, src setSource) (any, error) {
-	listeners, ok := elbv2Listeners(src)
-	if !ok {
-		return nil, errSetUnavailable
-	}
-	var arns []string
-	for _, ls := range listeners.byLoadBalancer {
-		for _, l := range ls {
-			arns = append(arns, aws.ToString(l.ListenerArn))
-		}
-	}
 	return readELBV2Tags(ctx, c.ELBV2, arns)
+}
+
+// listenerLoadBalancer is the load balancer of a listener, from its ARN
+// (…:listener/app/<name>/<lb-id>/<listener-id> → …:loadbalancer/app/<name>/<lb-id>).
+func listenerLoadBalancer(listenerARN string) (string, bool) {
+	head, rest, ok := strings.Cut(listenerARN, ":listener/")
+	if !ok {
+		return "", false
+	}
+	i := strings.LastIndex(rest, "/")
+	if i < 0 {
+		return "", false
+	}
+	return head + ":loadbalancer/" + rest[:i], true
+}
+
+// lbListeners is the set of one load balancer's listeners (false when it
+// cannot be read, e.g. the load balancer is gone: AWS is then asked).
+func lbListeners(src setSource, lb string) ([]elbv2types.Listener, bool) {
+	v, ok := src.get(serviceELBV2, "listeners:"+lb, func(ctx context.Context, c *Clients, _ setSource) (any, error) {
+		p := elbv2.NewDescribeListenersPaginator(c.ELBV2, &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(lb)})
+		return collect(ctx, p.HasMorePages, p.NextPage, func(o *elbv2.DescribeListenersOutput) []elbv2types.Listener { return o.Listeners })
+	})
+	if !ok {
+		return nil, false
+	}
+	return v.([]elbv2types.Listener), true
 }
 
 // readELBV2Tags reads the tags of every ARN, 20 a call, side by side; when
@@ -163,14 +144,6 @@ func elbv2Resources(src setSource) (*elbv2Set, bool) {
 	return v.(*elbv2Set), true
 }
 
-func elbv2Listeners(src setSource) (*elbv2ListenerSet, bool) {
-	v, ok := src.get(serviceELBV2, "listeners", loadELBV2Listeners)
-	if !ok {
-		return nil, false
-	}
-	return v.(*elbv2ListenerSet), true
-}
-
 // listed answers a describe of target groups or load balancers from the
 // listing: those of the ARNs asked for (every one listed), or all.
 func listed[T any](src setSource, known bool, arns []string, all func(*elbv2Set) []T, arn func(T) string) ([]T, bool) {
@@ -206,23 +179,28 @@ func init() {
 			func(lb elbv2types.LoadBalancer) string { return aws.ToString(lb.LoadBalancerArn) })
 		return &elbv2.DescribeLoadBalancersOutput{LoadBalancers: items}, ok
 	})
-	// By ARNs, or those of one of the stack's load balancers.
+	// Those of one load balancer, or by ARNs (each of a load balancer whose
+	// listeners are read once).
 	answers(serviceELBV2, "DescribeListeners", func(src setSource, input any) (any, bool) {
 		in := input.(*elbv2.DescribeListenersInput)
 		if !onlyFields(in, "ListenerArns", "LoadBalancerArn", "PageSize") || (len(in.ListenerArns) > 0) == (in.LoadBalancerArn != nil) {
 			return nil, false
 		}
-		set, ok := elbv2Listeners(src)
-		if !ok {
-			return nil, false
-		}
 		if in.LoadBalancerArn != nil {
-			items, ok := set.byLoadBalancer[aws.ToString(in.LoadBalancerArn)]
+			items, ok := lbListeners(src, aws.ToString(in.LoadBalancerArn))
 			return &elbv2.DescribeListenersOutput{Listeners: copyItems(items)}, ok
 		}
 		var all []elbv2types.Listener
-		for _, ls := range set.byLoadBalancer {
-			all = append(all, ls...)
+		for _, arn := range in.ListenerArns {
+			lb, ok := listenerLoadBalancer(arn)
+			if !ok {
+				return nil, false
+			}
+			items, ok := lbListeners(src, lb)
+			if !ok {
+				return nil, false
+			}
+			all = append(all, items...)
 		}
 		items, ok := pick(all, func(l elbv2types.Listener) string { return aws.ToString(l.ListenerArn) }, in.ListenerArns)
 		return &elbv2.DescribeListenersOutput{Listeners: copyItems(items)}, ok
@@ -232,23 +210,40 @@ func init() {
 		if !onlyFields(in, "ResourceArns") || len(in.ResourceArns) == 0 {
 			return nil, false
 		}
-		resources, ok := elbv2Resources(src)
-		if !ok {
-			return nil, false
-		}
-		var listenerTags map[string][]elbv2types.Tag
+		var resourceTags map[string][]elbv2types.Tag
+		listenerTags := map[string]map[string][]elbv2types.Tag{} // by load balancer
 		out := &elbv2.DescribeTagsOutput{}
 		for _, arn := range in.ResourceArns {
-			tags, known := resources.tags[arn]
-			if !known && strings.Contains(arn, ":listener/") {
-				if listenerTags == nil {
-					v, ok := src.get(serviceELBV2, "listener-tags", loadELBV2ListenerTags)
+			var tags []elbv2types.Tag
+			known := false
+			if lb, isListener := listenerLoadBalancer(arn); isListener {
+				if listenerTags[lb] == nil {
+					v, ok := src.get(serviceELBV2, "listener-tags:"+lb, func(ctx context.Context, c *Clients, src setSource) (any, error) {
+						ls, ok := lbListeners(src, lb)
+						if !ok {
+							return nil, errSetUnavailable
+						}
+						var arns []string
+						for _, l := range ls {
+							arns = append(arns, aws.ToString(l.ListenerArn))
+						}
+						return readELBV2Tags(ctx, c.ELBV2, arns)
+					})
 					if !ok {
 						return nil, false
 					}
-					listenerTags = v.(map[string][]elbv2types.Tag)
+					listenerTags[lb] = v.(map[string][]elbv2types.Tag)
 				}
-				tags, known = listenerTags[arn]
+				tags, known = listenerTags[lb][arn]
+			} else {
+				if resourceTags == nil {
+					v, ok := src.get(serviceELBV2, "tags", loadELBV2Tags)
+					if !ok {
+						return nil, false
+					}
+					resourceTags = v.(map[string][]elbv2types.Tag)
+				}
+				tags, known = resourceTags[arn]
 			}
 			if !known {
 				return nil, false

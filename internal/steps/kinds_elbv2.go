@@ -65,6 +65,10 @@ var loadBalancerKind = registerKind(&Kind{
 		}
 		return elbv2Tags(ctx, e, id)
 	},
+	Exists: func(ctx context.Context, e *Env, id string) (bool, error) {
+		_, err := e.AWS.ELBV2.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{id}})
+		return notFoundIsAbsent(err)
+	},
 	FindTagged: func(ctx context.Context, e *Env, tags awsx.Tags) ([]string, error) {
 		arns, err := allLoadBalancerARNs(ctx, e)
 		if err != nil {
@@ -96,6 +100,10 @@ var targetGroupKind = registerKind(&Kind{
 			return nil, false, err
 		}
 		return elbv2Tags(ctx, e, id)
+	},
+	Exists: func(ctx context.Context, e *Env, id string) (bool, error) {
+		_, err := e.AWS.ELBV2.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{TargetGroupArns: []string{id}})
+		return notFoundIsAbsent(err)
 	},
 	FindTagged: func(ctx context.Context, e *Env, tags awsx.Tags) ([]string, error) {
 		var arns []string
