@@ -72,10 +72,7 @@ func init() {
 		if !onlyFields(in, "DBInstanceIdentifier", "MaxRecords") {
 			return nil, false
 		}
-		v, ok := src.get(serviceRDS, "db-instances", func(ctx context.Context, c *Clients, _ setSource) (any, error) {
-			p := rds.NewDescribeDBInstancesPaginator(c.RDS, &rds.DescribeDBInstancesInput{})
-			return collect(ctx, p.HasMorePages, p.NextPage, func(o *rds.DescribeDBInstancesOutput) []rdstypes.DBInstance { return o.DBInstances })
-		})
+		v, ok := src.get(serviceRDS, "db-instances", loadDBInstances)
 		if !ok {
 			return nil, false
 		}
@@ -87,6 +84,26 @@ func init() {
 			}
 		}
 		return &rds.DescribeDBInstancesOutput{DBInstances: copyItems(items)}, true
+	})
+
+	// A DB subnet group in use: every DB instance carries its group (name
+	// and subnets) in DescribeDBInstances, so a group an instance uses is
+	// answered from the instances' set; any other is asked of AWS.
+	answers(serviceRDS, "DescribeDBSubnetGroups", func(src setSource, input any) (any, bool) {
+		in := input.(*rds.DescribeDBSubnetGroupsInput)
+		if in.DBSubnetGroupName == nil || !onlyFields(in, "DBSubnetGroupName") {
+			return nil, false
+		}
+		v, ok := src.get(serviceRDS, "db-instances", loadDBInstances)
+		if !ok {
+			return nil, false
+		}
+		for _, db := range v.([]rdstypes.DBInstance) {
+			if g := db.DBSubnetGroup; g != nil && aws.ToString(g.DBSubnetGroupName) == *in.DBSubnetGroupName && len(g.Subnets) > 0 {
+				return &rds.DescribeDBSubnetGroupsOutput{DBSubnetGroups: copyItems([]rdstypes.DBSubnetGroup{*g})}, true
+			}
+		}
+		return nil, false
 	})
 
 	// SSM parameters: the stack's, by the stack tag filter (metadata only);
@@ -120,6 +137,13 @@ func init() {
 		}
 		return &ssm.DescribeParametersOutput{Parameters: copyItems(out)}, true
 	})
+}
+
+// loadDBInstances reads every DB instance of the region (RDS cannot filter
+// by tag), with its tags and its subnet group.
+func loadDBInstances(ctx context.Context, c *Clients, _ setSource) (any, error) {
+	p := rds.NewDescribeDBInstancesPaginator(c.RDS, &rds.DescribeDBInstancesInput{})
+	return collect(ctx, p.HasMorePages, p.NextPage, func(o *rds.DescribeDBInstancesOutput) []rdstypes.DBInstance { return o.DBInstances })
 }
 
 // parameterQuery reads DescribeParameters filters the set can answer: the

@@ -18,6 +18,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
@@ -99,6 +101,26 @@ func newAccount(t *testing.T) *account {
 		must(cloud.SSM.PutParameter(bg, in))
 		a.ids[role] = name
 	}
+	// IAM: a role of the stack with an inline policy in a tagged profile,
+	// and a lab's profile (untagged).
+	must(cloud.IAM.CreateRole(bg, &iam.CreateRoleInput{RoleName: aws.String("web-role"), Path: aws.String("/myappctl/"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+		Tags:                     awsx.StackTags("myapp", "test", "web-role").IAM()}))
+	must(cloud.IAM.PutRolePolicy(bg, &iam.PutRolePolicyInput{RoleName: aws.String("web-role"), PolicyName: aws.String("instance"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)}))
+	must(cloud.IAM.CreateInstanceProfile(bg, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("web-profile"),
+		Tags: awsx.StackTags("myapp", "test", "web-profile").IAM()}))
+	must(cloud.IAM.AddRoleToInstanceProfile(bg, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("web-profile"), RoleName: aws.String("web-role")}))
+	cloud.IAM.AddRole("LabRole", "ec2.amazonaws.com")
+	cloud.IAM.AddInstanceProfile("LabInstanceProfile", "LabRole")
+	// RDS: a DB instance in a subnet group.
+	must(cloud.RDS.CreateDBSubnetGroup(bg, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("db-group"), DBSubnetGroupDescription: aws.String("db"),
+		SubnetIds: []string{a.ids["subnet-1"], a.ids["subnet-2"]}, Tags: awsx.StackTags("myapp", "test", "db-group").RDS()}))
+	must(cloud.RDS.CreateDBInstance(bg, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String("db-1"), DBInstanceClass: aws.String("db.t3.micro"),
+		Engine: aws.String("mysql"), AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("root"), MasterUserPassword: aws.String("secret-password-123"),
+		DBSubnetGroupName: aws.String("db-group"), VpcSecurityGroupIds: []string{a.ids["sg"]}, Tags: awsx.StackTags("myapp", "test", "db-1").RDS()}))
+	must(cloud.RDS.CreateDBSubnetGroup(bg, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("unused-group"), DBSubnetGroupDescription: aws.String("none"),
+		SubnetIds: []string{a.ids["subnet-1"], a.ids["subnet-2"]}}))
 	cloud.ResetCalls()
 	return a
 }
@@ -170,7 +192,40 @@ func (a *account) lookups() []lookup {
 		return lookup{name: name, service: "Elastic Load Balancing v2", op: "DescribeListeners", input: in, fromSet: fromSet,
 			call: func(ctx context.Context, c *awsx.Clients) (any, error) { return c.ELBV2.DescribeListeners(ctx, in) }}
 	}
+	iamLookup := func(name string, fromSet bool, op string, in any, call func(context.Context, awsx.IAMAPI) (any, error)) lookup {
+		return lookup{name: name, service: "IAM", op: op, input: in, fromSet: fromSet,
+			call: func(ctx context.Context, c *awsx.Clients) (any, error) { return call(ctx, c.IAM) }}
+	}
+	getRole := func(role string) func(context.Context, awsx.IAMAPI) (any, error) {
+		return func(ctx context.Context, c awsx.IAMAPI) (any, error) {
+			return c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)})
+		}
+	}
+	rolePolicy := func(role, policy string) (any, func(context.Context, awsx.IAMAPI) (any, error)) {
+		in := &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(policy)}
+		return in, func(ctx context.Context, c awsx.IAMAPI) (any, error) { return c.GetRolePolicy(ctx, in) }
+	}
+	profile := func(name string) (any, func(context.Context, awsx.IAMAPI) (any, error)) {
+		in := &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)}
+		return in, func(ctx context.Context, c awsx.IAMAPI) (any, error) { return c.GetInstanceProfile(ctx, in) }
+	}
+	dbGroups := func(name string, fromSet bool, in *rds.DescribeDBSubnetGroupsInput) lookup {
+		return lookup{name: name, service: "RDS", op: "DescribeDBSubnetGroups", input: in, fromSet: fromSet,
+			call: func(ctx context.Context, c *awsx.Clients) (any, error) { return c.RDS.DescribeDBSubnetGroups(ctx, in) }}
+	}
+	policyIn, policyCall := rolePolicy("web-role", "instance")
+	otherPolicyIn, otherPolicyCall := rolePolicy("web-role", "other")
+	webProfileIn, webProfileCall := profile("web-profile")
+	labProfileIn, labProfileCall := profile("LabInstanceProfile")
 	return []lookup{
+		iamLookup("a role", true, "GetRole", &iam.GetRoleInput{RoleName: aws.String("web-role")}, getRole("web-role")),
+		iamLookup("a role that does not exist", false, "GetRole", &iam.GetRoleInput{RoleName: aws.String("nope")}, getRole("nope")),
+		iamLookup("a role's inline policy", true, "GetRolePolicy", policyIn, policyCall),
+		iamLookup("a policy the role lacks", false, "GetRolePolicy", otherPolicyIn, otherPolicyCall),
+		iamLookup("the stack's instance profile", true, "GetInstanceProfile", webProfileIn, webProfileCall),
+		iamLookup("an untagged profile (a lab's)", false, "GetInstanceProfile", labProfileIn, labProfileCall),
+		dbGroups("the subnet group of a DB instance", true, &rds.DescribeDBSubnetGroupsInput{DBSubnetGroupName: aws.String("db-group")}),
+		dbGroups("a subnet group no instance uses", false, &rds.DescribeDBSubnetGroupsInput{DBSubnetGroupName: aws.String("unused-group")}),
 		ec2Lookup("the stack's subnets by id", "DescribeSubnets", true, subnets(&ec2.DescribeSubnetsInput{SubnetIds: id("subnet-2", "subnet-1")}), describeSubnets),
 		ec2Lookup("a subnet by stack and Name tags", "DescribeSubnets", true,
 			subnets(&ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{stack, awsx.EC2Filter("tag:Name", "subnet-1")}}), describeSubnets),
@@ -258,6 +313,19 @@ func idsIn(out any) []string {
 	case *ssm.DescribeParametersOutput:
 		for _, p := range o.Parameters {
 			ids = append(ids, aws.ToString(p.Name))
+		}
+	case *iam.GetRoleOutput:
+		ids = append(ids, aws.ToString(o.Role.RoleName)+" "+awsx.IAMTagMap(o.Role.Tags)[awsx.TagStack]+" "+aws.ToString(o.Role.AssumeRolePolicyDocument))
+	case *iam.GetRolePolicyOutput:
+		ids = append(ids, aws.ToString(o.RoleName)+"/"+aws.ToString(o.PolicyName)+" "+aws.ToString(o.PolicyDocument))
+	case *iam.GetInstanceProfileOutput:
+		ids = append(ids, aws.ToString(o.InstanceProfile.InstanceProfileName)+" "+awsx.IAMTagMap(o.InstanceProfile.Tags)[awsx.TagStack])
+		for _, r := range o.InstanceProfile.Roles {
+			ids = append(ids, "role "+aws.ToString(r.RoleName))
+		}
+	case *rds.DescribeDBSubnetGroupsOutput:
+		for _, g := range o.DBSubnetGroups {
+			ids = append(ids, aws.ToString(g.DBSubnetGroupName)+" "+strconvLen(g.Subnets))
 		}
 	default:
 		panic("idsIn: add " + reflectName(out))
@@ -408,3 +476,23 @@ func TestReadCacheInTheSDKClients(t *testing.T) {
 func strconvLen[T any](s []T) string { return strconv.Itoa(len(s)) }
 
 func reflectName(v any) string { return reflect.TypeOf(v).String() }
+
+// A principal that may not read the account's authorization details (a
+// lab role) still gets its roles and profiles, one by one.
+func TestIAMSetFallsBackWhenTheDetailsAreDenied(t *testing.T) {
+	a := newAccount(t)
+	a.cloud.Inject("GetAccountAuthorizationDetails", fakeaws.Fault{Err: fakeaws.APIError("AccessDenied", "not authorized to perform: iam:GetAccountAuthorizationDetails")})
+	clients := a.cloud.Clients()
+	cache := awsx.NewReadCache(clients)
+	ctx := awsx.CachedReads(bg, "myapp")
+	for range 2 {
+		in := &iam.GetRoleInput{RoleName: aws.String("web-role")}
+		out, err := cache.Do(ctx, "IAM", "GetRole", in, func(ctx context.Context) (any, error) { return clients.IAM.GetRole(ctx, in) })
+		if err != nil || aws.ToString(out.(*iam.GetRoleOutput).Role.RoleName) != "web-role" {
+			t.Fatalf("GetRole: %v %v", out, err)
+		}
+	}
+	if calls := a.cloud.Calls(); !slices.Equal(calls, []string{"GetAccountAuthorizationDetails", "GetRole"}) {
+		t.Errorf("calls %v: the denied set is asked once, the role once", calls)
+	}
+}
