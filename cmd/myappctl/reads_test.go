@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/myappctl/myappctl/internal/awsx"
+	"github.com/myappctl/myappctl/internal/awsx/fakeaws"
 )
 
 // statusView is what the test reads of `status --output json`.
@@ -148,6 +149,23 @@ func mustDo(t *testing.T) func(any, error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestReadsStayWithinTheirBudget: on a converged stack, status, plan and a
+// no-op up each make at most 40 AWS calls (issue 12's budget; make
+// bench-read measures their time at 80 ms a call).
+func TestReadsStayWithinTheirBudget(t *testing.T) {
+	cloud := fakeaws.New()
+	wb := newWireBed(t, cloud)
+	state := filepath.Join(t.TempDir(), "myapp.json")
+	wb.mustRun("up", "--state", state)
+	for _, cmd := range []string{"status", "plan", "up"} {
+		before := wb.total()
+		wb.mustRun(cmd, "--state", state)
+		if n := wb.total() - before; n > 40 {
+			t.Errorf("%s made %d AWS calls, budget 40", cmd, n)
 		}
 	}
 }

@@ -40,12 +40,13 @@ func ensureArtifactsBucket(ctx context.Context, r *Run) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	known, _ := r.State.Resource(r.Stage.Name, "bucket/artifacts")
 	id, err := ensureBucket(ctx, r, ownBucket{key: "bucket/artifacts", name: name, region: r.Cfg.Region, detail: "private, for the app binaries",
 		rename: "use another --stack"})
 	if err != nil || isPlanned(id) {
 		return id, err
 	}
-	return id, ensureBucketPrivate(ctx, r, id)
+	return id, ensureBucketPrivate(ctx, r, id, known.ID != id)
 }
 
 // namedArtifactsBucket is the artifacts bucket for destroy to check by name.
@@ -58,8 +59,12 @@ func namedArtifactsBucket(ctx context.Context, r *Run) ([]NamedResource, error) 
 }
 
 // ensureBucketPrivate checks (and repairs) what AWS gives new buckets:
-// Block Public Access all on, ACLs disabled, default encryption.
-func ensureBucketPrivate(ctx context.Context, r *Run, bucket string) error {
+// Block Public Access all on, ACLs disabled, default encryption. The
+// encryption is checked when the bucket is new to the state: AWS encrypts
+// every bucket by default and a default encryption cannot be removed, only
+// changed (any is fine for these private objects), so later runs need not
+// ask again.
+func ensureBucketPrivate(ctx context.Context, r *Run, bucket string, isNew bool) error {
 	b := aws.String(bucket)
 	describeErr := func(err error) error {
 		return &StageError{Stage: r.Stage.Name, Action: "describe", Resource: bucketKind.Type + " " + bucket, Err: err}
@@ -91,6 +96,9 @@ func ensureBucketPrivate(ctx context.Context, r *Run, bucket string) error {
 		if err != nil {
 			return err
 		}
+	}
+	if !isNew {
+		return nil
 	}
 	enc, err := r.AWS.S3.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: b})
 	if err != nil && !awsx.HasCode(err, "ServerSideEncryptionConfigurationNotFoundError") {

@@ -107,7 +107,7 @@ func groupInstanceFacts(ctx context.Context, r *Run, s scaledTier) []Fact {
 	for _, in := range g.Instances {
 		byID[aws.ToString(in.InstanceId)] = in
 	}
-	reports, err := tierReports(ctx, r.Env, s.tier, slices.Sorted(maps.Keys(byID)))
+	reports, err := currentReports(ctx, r.Env, s.tier, slices.Sorted(maps.Keys(byID)))
 	if err != nil {
 		return []Fact{{Name: s.tier.Name + " reports", Value: "unknown: " + shortErr(err)}}
 	}

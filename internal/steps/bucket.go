@@ -29,10 +29,16 @@ func ensureBucket(ctx context.Context, r *Run, b ownBucket) (string, error) {
 	// token is still pending): a bucket of this name in the account is
 	// that run's, though untagged if the run stopped before tagging it.
 	resumed := r.State.Stage(r.Stage.Name).Pending[b.key] != ""
+	known, _ := r.State.Resource(r.Stage.Name, b.key)
 	id, err := r.Ensure(ctx, Spec{Key: b.key, Kind: bucketKind, Name: b.name, Detail: b.detail,
 		Create: func(ctx context.Context, _ string) (string, error) { return b.name, createBucket(ctx, r, b, resumed) }})
 	if err != nil || isPlanned(id) {
 		return id, err
+	}
+	if known.ID == id {
+		// Checked when the state first recorded it, and a bucket never
+		// moves: its tags just answered from S3's endpoint of this region.
+		return id, nil
 	}
 	var head *s3.HeadBucketOutput
 	err = untilVisible(ctx, r, func() (err error) {

@@ -131,6 +131,9 @@ type Run struct {
 	quiet bool
 	// earlyStart is when up started the stage's Early part (zero: it did not).
 	earlyStart time.Time
+	// wasComplete: the stage had completed before this run (so the waits
+	// that confirmed it need not run again when it changes nothing now).
+	wasComplete bool
 
 	mu      sync.Mutex
 	changes []Change
@@ -171,6 +174,12 @@ func (r *Run) logOnce(key, format string, args ...any) {
 	if _, seen := r.logged.LoadOrStore(key, true); !seen {
 		r.Logf(format, args...)
 	}
+}
+
+// unchanged reports a stage that completed before and has changed nothing
+// in this run: what its waits confirm was confirmed then.
+func (r *Run) unchanged() bool {
+	return r.wasComplete && len(r.Changes()) == 0
 }
 
 // Changes returns what this run changed (or would change).

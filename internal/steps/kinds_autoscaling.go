@@ -95,6 +95,12 @@ func waitGroupGone(ctx context.Context, e *Env, name string) error {
 // launchTemplateKind is a launch template, identified by its id.
 var launchTemplateKind = registerKind(&Kind{
 	Type: "ec2:launch-template",
+	// Exists asks for the template's versions as stage autoscaling does
+	// (the same read, so a run's cache answers both).
+	Exists: func(ctx context.Context, e *Env, id string) (bool, error) {
+		_, err := e.AWS.EC2.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(id)})
+		return notFoundIsAbsent(err)
+	},
 	Lookup: func(ctx context.Context, e *Env, id string) (awsx.Tags, bool, error) {
 		out, err := e.AWS.EC2.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateIds: []string{id}})
 		if found, err := notFoundIsAbsent(err); !found || err != nil || len(out.LaunchTemplates) == 0 {

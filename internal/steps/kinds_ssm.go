@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"sort"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -24,9 +25,18 @@ var parameterKind = registerKind(&Kind{
 		tags, err := parameterTags(ctx, e, name)
 		return tags, err == nil, err
 	},
-	// Exists needs no tags: the describe is answered, for the stack's
-	// parameters, by the one filtered by the stack tag (awsx stack sets).
+	// Exists needs no tags: a parameter of the stack's path is found in
+	// the read of all the stack's settings the stages make anyway (one
+	// cached read), any other by a describe of its name.
 	Exists: func(ctx context.Context, e *Env, name string) (bool, error) {
+		if root := settingsRoot(e.Cfg.Stack); strings.HasPrefix(name, root) {
+			all, err := readStackSettings(ctx, e)
+			if err != nil {
+				return false, err
+			}
+			_, ok := all[name]
+			return ok, nil
+		}
 		out, err := e.AWS.SSM.DescribeParameters(ctx, &ssm.DescribeParametersInput{ParameterFilters: []ssmtypes.ParameterStringFilter{
 			{Key: aws.String("Name"), Option: aws.String("Equals"), Values: []string{name}}}})
 		return err == nil && len(out.Parameters) > 0, err

@@ -73,6 +73,42 @@ func tierReports(ctx context.Context, e *Env, t *appTier, ids []string) (map[str
 	return out, nil
 }
 
+// currentReports reads the reports of the given instances once, for
+// status: one GetObject each, side by side (no listing first), and once
+// per process for a report several facts show.
+func currentReports(ctx context.Context, e *Env, t *appTier, ids []string) (map[string]settings.Report, error) {
+	bucket := e.State.Output("security", OutArtifactsBucket)
+	if bucket == "" || len(ids) == 0 {
+		return nil, nil
+	}
+	reports := make([]settings.Report, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, id := range ids {
+		key := settings.ReportKey(t.Name, id)
+		g.Go(func() error {
+			if c, ok := e.reports.Load(key); ok {
+				reports[i] = c.(cachedReport).report
+				return nil
+			}
+			v, err, _ := e.reportReads.Do(key+"\x00", func() (any, error) { return fetchReport(gctx, e, bucket, key, "") })
+			if err == nil {
+				reports[i] = v.(settings.Report)
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := map[string]settings.Report{}
+	for _, rep := range reports {
+		if rep.Instance != "" {
+			out[rep.Instance] = rep
+		}
+	}
+	return out, nil
+}
+
 // readReport reads one report object; an unchanged object (same ETag) is
 // read once in this process, also when several stages ask at the same time.
 // A malformed report reads as none.
@@ -107,6 +143,9 @@ func fetchReport(ctx context.Context, e *Env, bucket, key, etag string) (setting
 	if err != nil {
 		return settings.Report{}, nil
 	}
+	if etag == "" {
+		etag = aws.ToString(obj.ETag)
+	}
 	e.reports.Store(key, cachedReport{etag: etag, report: rep})
 	return rep, nil
 }
@@ -133,6 +172,9 @@ func waitReports(ctx context.Context, r *Run, t *appTier, names map[string]strin
 	}
 	if !r.Cfg.Wait.Reports {
 		r.logOnce("no-reports", "not waiting for instance reports (wait.reports is false): a running instance counts as ready")
+		return nil
+	}
+	if r.unchanged() { // confirmed by the run that completed the stage
 		return nil
 	}
 	ids := slices.Sorted(func(yield func(string) bool) {

@@ -197,6 +197,9 @@ func (rn *Runner) apply(ctx context.Context, r *Run) StageResult {
 		return res
 	}
 	if !dryRun {
+		if r.earlyStart.IsZero() {
+			r.wasComplete = rn.Env.State.Stage(s.Name).Status == state.StatusComplete
+		}
 		if err := rn.Env.State.SetStatus(s.Name, state.StatusInProgress, nil); err != nil {
 			res.Err = err
 			return res
@@ -232,6 +235,7 @@ func (rn *Runner) apply(ctx context.Context, r *Run) StageResult {
 // early runs a stage's Early part (up only): status in progress, errors
 // wrapped as Apply's are.
 func (rn *Runner) early(ctx context.Context, r *Run) error {
+	r.wasComplete = rn.Env.State.Stage(r.Stage.Name).Status == state.StatusComplete
 	if err := rn.Env.State.SetStatus(r.Stage.Name, state.StatusInProgress, nil); err != nil {
 		return err
 	}

@@ -169,26 +169,72 @@ func settingChange(name string, cur storedSetting, value string, secure bool) st
 	}
 }
 
-// readTierSettings reads every parameter directly under the path
-// (decrypted, never shown) and whether each carries the stack's tags. It
-// reads the whole stack's settings (the path's parent, every level), so
-// the tiers of one run share one read.
-func readTierSettings(ctx context.Context, r *Run, path string) (map[string]storedSetting, error) {
+// settingsRoot is the path above every tier's settings: /myappctl/<stack>/.
+func settingsRoot(stack string) string {
+	p := settings.Path(stack, "x")
+	return p[:len(p)-2]
+}
+
+// readStackSettings reads every parameter under the stack's root (both
+// tiers: one read a run's cache shares), decrypted, by full name.
+func readStackSettings(ctx context.Context, e *Env) (map[string]storedSetting, error) {
 	out := map[string]storedSetting{}
-	parent := path[:strings.LastIndex(strings.TrimSuffix(path, "/"), "/")+1]
-	pages := ssm.NewGetParametersByPathPaginator(r.AWS.SSM, &ssm.GetParametersByPathInput{Path: aws.String(parent), Recursive: aws.Bool(true), WithDecryption: aws.Bool(true)})
+	pages := ssm.NewGetParametersByPathPaginator(e.AWS.SSM, &ssm.GetParametersByPathInput{Path: aws.String(settingsRoot(e.Cfg.Stack)),
+		Recursive: aws.Bool(true), WithDecryption: aws.Bool(true)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return nil, err
 		}
 		for _, p := range page.Parameters {
-			if name, ok := strings.CutPrefix(aws.ToString(p.Name), path); ok && name != "" && !strings.Contains(name, "/") {
-				out[name] = storedSetting{value: aws.ToString(p.Value), secure: p.Type == ssmtypes.ParameterTypeSecureString}
+			out[aws.ToString(p.Name)] = storedSetting{value: aws.ToString(p.Value), secure: p.Type == ssmtypes.ParameterTypeSecureString}
+		}
+	}
+	return out, nil
+}
+
+// recordedSettings are the parameters the state file records, by name.
+func recordedSettings(r *Run) map[string]bool {
+	out := map[string]bool{}
+	for _, stage := range Stages().Names() {
+		for _, res := range r.State.Stage(stage).Resources {
+			if res.Type == parameterKind.Type {
+				out[res.ID] = true
 			}
 		}
 	}
-	if len(out) == 0 {
+	return out
+}
+
+// readTierSettings reads every parameter directly under the path
+// (decrypted, never shown) and whether each carries the stack's tags. It
+// reads the whole stack's settings (the path's parent, every level), so
+// the tiers of one run share one read.
+func readTierSettings(ctx context.Context, r *Run, path string) (map[string]storedSetting, error) {
+	all, err := readStackSettings(ctx, r.Env)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]storedSetting{}
+	for full, p := range all {
+		if name, ok := strings.CutPrefix(full, path); ok && name != "" && !strings.Contains(name, "/") {
+			out[name] = p
+		}
+	}
+	// A parameter the state records was created by this stack, tagged in
+	// the call (an untagged one is never adopted), and a parameter's tags
+	// do not go by themselves: only others need their tags read.
+	recorded := recordedSettings(r)
+	unknown := false
+	for name, p := range out {
+		if recorded[path+name] {
+			p.tagged = true
+			out[name] = p
+		} else {
+			unknown = true
+		}
+	}
+	if !unknown {
 		return out, nil
 	}
 	tagged, err := parameterKind.FindTagged(ctx, r.Env, awsx.Tags{awsx.TagStack: r.Cfg.Stack})

@@ -112,7 +112,7 @@ func tierInstanceFacts(ctx context.Context, r *Run, t *appTier, owner string) []
 			ids = append(ids, id)
 		}
 	}
-	reports, err := tierReports(ctx, r.Env, t, ids)
+	reports, err := currentReports(ctx, r.Env, t, ids)
 	if err != nil {
 		return []Fact{{Name: t.Name + " reports", Value: "unknown: " + shortErr(err)}}
 	}
@@ -146,7 +146,7 @@ func settingsFact(ctx context.Context, r *Run, t *appTier) Fact {
 	if err != nil {
 		return Fact{Name: name, Value: "unknown: " + shortErr(err)}
 	}
-	reports, err := tierReports(ctx, r.Env, t, slices.Sorted(maps.Keys(instances)))
+	reports, err := currentReports(ctx, r.Env, t, slices.Sorted(maps.Keys(instances)))
 	if err != nil {
 		return Fact{Name: name, Value: "unknown: " + shortErr(err)}
 	}
