@@ -66,3 +66,23 @@ func TestTheStateFileKeepsTheAccount(t *testing.T) {
 		t.Errorf("changed %v with another account's credentials", m)
 	}
 }
+
+// Destroy sweeps by the stack tag, so with another account's credentials it
+// would delete a same-named stack there: it refuses before any call.
+func TestDestroyRefusesAnotherAccountsCredentials(t *testing.T) {
+	tb := newCarouselBed(t)
+	tb.step("vpc")
+	must(t, tb.state().SetAccount("210987654321"))
+	tb.reload()
+	tb.cloud.ResetCalls()
+	_, err := tb.runner.Destroy(bg)
+	if err == nil || !strings.Contains(err.Error(), "in account 210987654321") {
+		t.Errorf("err = %v, want the accounts named", err)
+	}
+	if m := tb.cloud.MutatingCalls(); len(m) != 0 {
+		t.Errorf("destroy made %v with another account's credentials", m)
+	}
+	if n := tb.cloud.EC2.Count()["vpc"]; n != 1 {
+		t.Errorf("%d VPCs left, want the stack's", n)
+	}
+}

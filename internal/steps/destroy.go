@@ -42,6 +42,11 @@ func (rn *Runner) Destroy(ctx context.Context) (DestroyReport, error) {
 
 func (rn *Runner) destroy(ctx context.Context) (DestroyReport, error) {
 	var rep DestroyReport
+	// Destroy sweeps by the stack tag: with another account's credentials
+	// it would find (and delete) a stack of the same name there.
+	if err := rn.Env.checkAccount(); err != nil {
+		return rep, err
+	}
 	deadline := time.Now().Add(rn.Env.Cfg.Wait.DestroyTimeout)
 	for i := len(rn.Stages) - 1; i >= 0; i-- {
 		if err := ctx.Err(); err != nil {
