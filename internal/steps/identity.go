@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -168,17 +167,11 @@ func profileSpec(profile string) *ec2types.IamInstanceProfileSpecification {
 // freshly created instance profile (IAM is eventually consistent: for a few
 // seconds RunInstances answers that the profile name is invalid).
 func untilProfileVisible(ctx context.Context, r *Run, profile string, launch func() error) error {
-	deadline := time.Now().Add(min(r.Cfg.Wait.Timeout, propagationLimit))
-	for {
-		err := launch()
-		if err == nil || !awsx.IsInstanceProfileNotVisible(err) || time.Now().After(deadline) {
-			return err
+	return untilPropagated(ctx, r, func(err error) bool {
+		if !awsx.IsInstanceProfileNotVisible(err) {
+			return false
 		}
 		r.logOnce("profile-propagation/"+profile, "instance profile %s is not visible to EC2 yet (IAM propagates it): retrying", profile)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(r.Cfg.Wait.PollInterval):
-		}
-	}
+		return true
+	}, launch)
 }

@@ -53,24 +53,11 @@ func tierReports(ctx context.Context, e *Env, t *appTier, ids []string) (map[str
 			}
 		}
 	}
-	reports := make([]settings.Report, len(objects))
-	g, gctx := errgroup.WithContext(ctx)
+	keys, etags := make([]string, len(objects)), make([]string, len(objects))
 	for i, o := range objects {
-		g.Go(func() (err error) {
-			reports[i], err = readReport(gctx, e, bucket, aws.ToString(o.Key), aws.ToString(o.ETag))
-			return err
-		})
+		keys[i], etags[i] = aws.ToString(o.Key), aws.ToString(o.ETag)
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	out := map[string]settings.Report{}
-	for _, rep := range reports {
-		if rep.Instance != "" {
-			out[rep.Instance] = rep
-		}
-	}
-	return out, nil
+	return readReports(ctx, e, bucket, keys, etags)
 }
 
 // currentReports reads the reports of the given instances once, for
@@ -81,19 +68,21 @@ func currentReports(ctx context.Context, e *Env, t *appTier, ids []string) (map[
 	if bucket == "" || len(ids) == 0 {
 		return nil, nil
 	}
-	reports := make([]settings.Report, len(ids))
-	g, gctx := errgroup.WithContext(ctx)
+	keys := make([]string, len(ids))
 	for i, id := range ids {
-		key := settings.ReportKey(t.Name, id)
-		g.Go(func() error {
-			if c, ok := e.reports.Load(key); ok {
-				reports[i] = c.(cachedReport).report
-				return nil
-			}
-			v, err, _ := e.reportReads.Do(key+"\x00", func() (any, error) { return fetchReport(gctx, e, bucket, key, "") })
-			if err == nil {
-				reports[i] = v.(settings.Report)
-			}
+		keys[i] = settings.ReportKey(t.Name, id)
+	}
+	return readReports(ctx, e, bucket, keys, make([]string, len(keys)))
+}
+
+// readReports reads report objects side by side (readReport), by the
+// instance each names.
+func readReports(ctx context.Context, e *Env, bucket string, keys, etags []string) (map[string]settings.Report, error) {
+	reports := make([]settings.Report, len(keys))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, key := range keys {
+		g.Go(func() (err error) {
+			reports[i], err = readReport(gctx, e, bucket, key, etags[i])
 			return err
 		})
 	}
@@ -111,9 +100,10 @@ func currentReports(ctx context.Context, e *Env, t *appTier, ids []string) (map[
 
 // readReport reads one report object; an unchanged object (same ETag) is
 // read once in this process, also when several stages ask at the same time.
+// Without an ETag (no listing first), any copy this process read will do.
 // A malformed report reads as none.
 func readReport(ctx context.Context, e *Env, bucket, key, etag string) (settings.Report, error) {
-	if c, ok := e.reports.Load(key); ok && c.(cachedReport).etag == etag && etag != "" {
+	if c, ok := e.reports.Load(key); ok && (etag == "" || c.(cachedReport).etag == etag) {
 		return c.(cachedReport).report, nil
 	}
 	v, err, _ := e.reportReads.Do(key+"\x00"+etag, func() (any, error) { return fetchReport(ctx, e, bucket, key, etag) })

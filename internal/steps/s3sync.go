@@ -209,10 +209,17 @@ const propagationLimit = 2 * time.Minute
 // untilVisible retries call while it answers NotFound for a resource just
 // made: IAM and S3 reads right after a create are eventually consistent.
 func untilVisible(ctx context.Context, r *Run, call func() error) error {
+	return untilPropagated(ctx, r, awsx.IsNotFound, call)
+}
+
+// untilPropagated retries call, every poll interval for propagationLimit
+// at most, while its error is one propagating says a fresh resource gives
+// until AWS has propagated it; it returns the last answer.
+func untilPropagated(ctx context.Context, r *Run, propagating func(error) bool, call func() error) error {
 	deadline := time.Now().Add(min(r.Cfg.Wait.Timeout, propagationLimit))
 	for {
 		err := call()
-		if err == nil || !awsx.IsNotFound(err) || time.Now().After(deadline) {
+		if err == nil || time.Now().After(deadline) || !propagating(err) {
 			return err
 		}
 		select {

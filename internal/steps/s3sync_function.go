@@ -65,26 +65,23 @@ func createSyncFunction(ctx context.Context, r *Run, c carousel, role syncRole, 
 		Description: aws.String("myappctl: rewrites " + carouselIndexKey + " when " + carouselImagesPrefix + " changes"),
 		Tags:        r.Tags(c.function),
 	}
-	deadline := time.Now().Add(min(r.Cfg.Wait.Timeout, propagationLimit))
-	for {
-		_, err := r.AWS.Lambda.CreateFunction(ctx, in)
-		switch {
-		case err == nil:
-			return nil
-		case !roleNotAssumable(err):
-			return err
-		case !role.own:
-			return fmt.Errorf("%w\n  check carousel.lambda_role_arn (%s): the role must exist and trust lambda.amazonaws.com", err, role.arn)
-		case time.Now().After(deadline):
-			return fmt.Errorf("role %s was still not assumable by Lambda after %s: %w", role.arn, propagationLimit, err)
+	err := untilPropagated(ctx, r, func(err error) bool {
+		if !roleNotAssumable(err) || !role.own {
+			return false
 		}
 		r.Logf("role %s is not assumable by Lambda yet (IAM is propagating it); retrying", role.arn)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(r.Cfg.Wait.PollInterval):
-		}
+		return true
+	}, func() error {
+		_, err := r.AWS.Lambda.CreateFunction(ctx, in)
+		return err
+	})
+	switch {
+	case !roleNotAssumable(err):
+		return err
+	case !role.own:
+		return fmt.Errorf("%w\n  check carousel.lambda_role_arn (%s): the role must exist and trust lambda.amazonaws.com", err, role.arn)
 	}
+	return fmt.Errorf("role %s was still not assumable by Lambda after %s: %w", role.arn, propagationLimit, err)
 }
 
 // roleNotAssumable recognises Lambda's answer while a role propagates. The
