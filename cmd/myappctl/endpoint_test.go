@@ -32,8 +32,8 @@ import (
 // Query, REST-XML, REST-JSON); no in-process fake is mixed in.
 func TestEndpointURLSendsRealSDKRequests(t *testing.T) {
 	start := time.Now()
-	cloud := newServingCloud()
-	wb := newWireBed(t, cloud)
+	cloud := fakeaws.New()
+	wb := newWireBed(t, cloud) // targets healthy while their instance runs
 	counted, handler := wb.counted, wb.handler
 	statePath := filepath.Join(t.TempDir(), "myapp.json")
 	run := func(args ...string) string {

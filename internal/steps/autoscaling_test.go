@@ -118,7 +118,7 @@ func TestAllNineStagesConvergeFromScratch(t *testing.T) {
 			t.Errorf("%s template data %+v", c.group, d)
 		}
 		for _, want := range c.userData {
-			if !strings.Contains(string(raw), want) || !strings.Contains(string(raw), markerConfigured) {
+			if !strings.Contains(string(raw), want) || !strings.Contains(string(raw), "MYAPPCTL-CONFIGURED") {
 				t.Errorf("%s template user data lacks %q:\n%s", c.group, want, raw)
 			}
 		}

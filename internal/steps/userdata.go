@@ -34,14 +34,6 @@ var instanceHelper = func() string {
 	return string(b)
 }()
 
-// Console markers the scripts print for a human reading the console; the
-// tool itself waits on instance reports (reports.go).
-const (
-	markerReady      = "MYAPPCTL-READY"      // bootstrap: installed, configured, running
-	markerConfigured = "MYAPPCTL-CONFIGURED" // environment written, service restarted
-	markerFailed     = "MYAPPCTL-FAILED"
-)
-
 // envVar is one variable of a service's environment.
 type envVar struct {
 	Name, Value string

@@ -2,6 +2,7 @@ package fakeaws
 
 import (
 	"encoding/json"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -37,8 +38,6 @@ type Agent struct {
 	// SettingsDenied makes every settings read fail (an instance role that
 	// may not read its path); the service keeps its last good settings.
 	SettingsDenied bool
-	// Reports counts report objects written, by instance.
-	Reports map[string]int
 
 	services map[string]*agentService // by instance id
 }
@@ -49,11 +48,11 @@ type agentService struct {
 	pending string // a newer version seen, applied after SettingsLag reads
 	waited  int
 	failed  bool
-	last    []byte // the report last written
+	last    *settings.Report // the report last written
 }
 
 func newAgent(c *Cloud) *Agent {
-	return &Agent{c: c, Reports: map[string]int{}, services: map[string]*agentService{}}
+	return &Agent{c: c, services: map[string]*agentService{}}
 }
 
 // agentInstance is what the agent needs of an instance (EC2 hands it out).
@@ -220,27 +219,17 @@ func (a *Agent) readSettings(profile, path string, svc *agentService) (version, 
 
 // write stores the report as the instance would, when it changed.
 func (a *Agent) write(bucket string, rep settings.Report, svc *agentService) {
-	last := rep
-	data, _ := json.Marshal(rep)
 	if svc.last != nil {
-		var prev settings.Report
-		_ = json.Unmarshal(svc.last, &prev)
-		prev.Time = last.Time
-		if same, _ := json.Marshal(prev); string(same) == string(data) {
+		same := *svc.last
+		same.Time = rep.Time
+		if reflect.DeepEqual(same, rep) {
 			return
 		}
 	}
+	data, _ := json.Marshal(rep)
 	if a.c.S3.putInternal(bucket, settings.ReportKey(rep.Tier, rep.Instance), data, "application/json") {
-		svc.last = data
-		a.Reports[rep.Instance]++
+		svc.last = &rep
 	}
-}
-
-// ReportCount is how many reports an instance wrote.
-func (a *Agent) ReportCount(id string) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.Reports[id]
 }
 
 // Configure changes switches under the agent's lock.
