@@ -37,6 +37,8 @@ type Env struct {
 	accountBad error
 	// logged holds the keys of lines logOnce printed in this process.
 	logged sync.Map
+	// hashed keeps the hashes of the app binaries read (readArtifact).
+	hashed sync.Map
 	// reports caches instance reports by object key (reports.go), read
 	// once by reportReads however many ask at the same time.
 	reports     sync.Map
